@@ -1,0 +1,56 @@
+/*
+ * announce.h - the announcer interface that every backend implements.
+ *
+ * The core (src/daemon.c) owns the plan; after each change it diffs the old
+ * and new plans and calls, for each backend, announce() / withdraw() for the
+ * routes of that backend that changed, then flush() once to end the batch
+ * (the BGP speaker packs its UPDATEs there).  Backends never call each other
+ * and never look at the allocator or the config beyond what reconfigure()
+ * hands them.  Routes passed in are valid only during the call: a backend
+ * copies what it keeps.
+ */
+#ifndef BGPLB_ANNOUNCE_H
+#define BGPLB_ANNOUNCE_H
+
+#include <json-c/json.h>
+
+#include "bgplb/config.h"
+#include "bgplb/plan.h"
+
+struct event_base;
+
+struct announcer_ops {
+	const char *name;			/* "bgp", "layer2", "log" */
+	/* Which plan routes this backend takes. */
+	enum cfg_proto backend;
+	void	(*announce)(void *ctx, const struct plan_route *);
+	void	(*withdraw)(void *ctx, const struct plan_route *);
+	void	(*flush)(void *ctx);
+	/* The config changed (validated); adjust sessions/sockets that it touches. */
+	void	(*reconfigure)(void *ctx, const struct cfg *old, const struct cfg *new);
+	/* Add this backend's state to /v1/status (optional). */
+	void	(*status)(void *ctx, struct json_object *out);
+	/* Orderly stop (SIGTERM): withdraw everything, close; then free. */
+	void	(*shutdown)(void *ctx);
+	void	(*destroy)(void *ctx);
+};
+
+struct announcer {
+	const struct announcer_ops *ops;
+	void	*ctx;
+};
+
+/* The logging backend: every call becomes a log line.  Stands in for a
+ * protocol until its real backend exists, and is handy for debugging. */
+struct announcer *announce_log_new(enum cfg_proto backend);
+/* Counters the log backend keeps, for tests. */
+struct announce_log_counts {
+	unsigned long	announced;
+	unsigned long	withdrawn;
+	unsigned long	flushes;
+	unsigned long	active;			/* routes currently announced */
+};
+void	announce_log_counts(const struct announcer *, struct announce_log_counts *);
+void	announcer_free(struct announcer *);
+
+#endif
