@@ -1,0 +1,456 @@
+/*
+ * daemon.c - the core that ties config, allocator, planner and backends.
+ *
+ * Every change goes through one path, daemon_apply(): allocate against the
+ * new config keeping what is still valid, persist the assignments, build
+ * the new plan, hand only the difference to the backends, then swap.  A
+ * config that fails to load never reaches daemon_apply(): it is logged,
+ * remembered for the status endpoint and the running state stays untouched,
+ * so a typo can never withdraw a route.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bgplb/log.h"
+#include "daemon.h"
+
+#define WATCH_INTERVAL_MS	1000
+
+static void
+free_errors(struct daemon *d)
+{
+	for (size_t i = 0; i < d->ncfg_errors; i++)
+		free(d->cfg_errors[i]);
+	free(d->cfg_errors);
+	d->cfg_errors = NULL;
+	d->ncfg_errors = 0;
+}
+
+static void
+free_services(struct daemon_service *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		alloc_assignment_clear(&s[i].assign);
+	free(s);
+}
+
+static char *
+default_node(const struct cfg *cfg, const struct daemon_opts *o)
+{
+	char host[HOST_NAME_MAX + 1];
+
+	if (o->node != NULL)
+		return strdup(o->node);
+	if (cfg->node != NULL)
+		return strdup(cfg->node);
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	return strdup(host);
+}
+
+static char *
+default_state_file(const struct cfg *cfg, const char *config_path,
+    const char *node)
+{
+	char *copy, *dir, *out = NULL;
+
+	if (cfg->state_file != NULL)
+		return strdup(cfg->state_file);
+	if ((copy = strdup(config_path)) == NULL)
+		return NULL;
+	dir = dirname(copy);
+	if (asprintf(&out, "%s/bgplb-state.%s.json", dir, node) == -1)
+		out = NULL;
+	free(copy);
+	return out;
+}
+
+/*
+ * The previous assignments to keep: the running ones when there are any,
+ * else (first start) the state file.
+ */
+static struct alloc_prev *
+previous_assignments(struct daemon *d, size_t *n)
+{
+	struct alloc_prev *prev = NULL;
+	char err[512];
+
+	*n = 0;
+	if (d->cfg != NULL) {
+		if (d->nservices == 0)
+			return NULL;
+		prev = calloc(d->nservices, sizeof(*prev));
+		if (prev == NULL)
+			fatalx("out of memory");
+		for (size_t i = 0; i < d->nservices; i++) {
+			const struct alloc_assignment *a = &d->services[i].assign;
+
+			if (a->naddrs == 0)
+				continue;
+			prev[*n].service = strdup(a->service);
+			memcpy(prev[*n].addrs, a->addrs, sizeof(a->addrs));
+			prev[*n].naddrs = a->naddrs;
+			(*n)++;
+		}
+		return prev;
+	}
+	if (alloc_state_load(d->state_file, &prev, n, err, sizeof(err)) == -1) {
+		log_warn("state", "%s; starting without previous assignments", err);
+		*n = 0;
+		return NULL;
+	}
+	if (*n > 0)
+		log_info("state", "%zu previous assignments read from %s", *n,
+		    d->state_file);
+	return prev;
+}
+
+static void
+node_labels(const struct cfg *cfg, const char *node, struct plan_node *pn)
+{
+	const struct cfg_node *n = cfg_node_find(cfg, node);
+
+	pn->name = node;
+	pn->labels = n ? n->labels : NULL;
+	pn->nlabels = n ? n->nlabels : 0;
+}
+
+struct diff_ctx {
+	struct daemon	*d;
+};
+
+static void
+diff_announce(void *arg, const struct plan_route *r)
+{
+	struct daemon *d = arg;
+
+	for (size_t i = 0; i < d->nannouncers; i++)
+		if (d->announcers[i]->ops->backend == r->backend)
+			d->announcers[i]->ops->announce(d->announcers[i]->ctx, r);
+}
+
+static void
+diff_withdraw(void *arg, const struct plan_route *r)
+{
+	struct daemon *d = arg;
+
+	for (size_t i = 0; i < d->nannouncers; i++)
+		if (d->announcers[i]->ops->backend == r->backend)
+			d->announcers[i]->ops->withdraw(d->announcers[i]->ctx, r);
+}
+
+static const struct plan_diff_ops diff_ops = {
+	.announce = diff_announce,
+	.withdraw = diff_withdraw,
+};
+
+/* Allocate, persist, plan and announce for a validated config; takes ncfg. */
+static void
+daemon_apply(struct daemon *d, struct cfg *ncfg)
+{
+	struct alloc *na;
+	struct daemon_service *ns;
+	struct alloc_assignment *res = NULL;
+	enum alloc_err *errs = NULL;
+	char (*whys)[256] = NULL;
+	struct alloc_prev *prev;
+	struct plan_service *ps = NULL;
+	struct plan_input in;
+	struct plan_node self;
+	struct plan *np;
+	size_t nprev, n = ncfg->nservices, nfail;
+	char err[512];
+
+	if ((na = alloc_new(ncfg)) == NULL)
+		fatalx("alloc_new failed");
+	prev = previous_assignments(d, &nprev);
+	ns = calloc(n ? n : 1, sizeof(*ns));
+	res = calloc(n ? n : 1, sizeof(*res));
+	errs = calloc(n ? n : 1, sizeof(*errs));
+	whys = calloc(n ? n : 1, sizeof(*whys));
+	ps = calloc(n ? n : 1, sizeof(*ps));
+	if (ns == NULL || res == NULL || errs == NULL || whys == NULL || ps == NULL)
+		fatalx("out of memory");
+	nfail = alloc_assign_all(na, ncfg, prev, nprev, res, errs, whys);
+	alloc_prev_free(prev, nprev);
+
+	for (size_t i = 0; i < n; i++) {
+		char a0[ADDR_STRLEN], a1[ADDR_STRLEN];
+
+		ns[i].cfg = &ncfg->services[i];
+		ns[i].assign = res[i];
+		ns[i].err = errs[i];
+		snprintf(ns[i].why, sizeof(ns[i].why), "%s", whys[i]);
+		if (errs[i] != ALLOC_OK) {
+			d->alloc_failures_total++;
+			log_warn("alloc", "service %s: %s", ncfg->services[i].name,
+			    whys[i]);
+			continue;
+		}
+		{
+			const struct daemon_service *old = NULL;
+
+			for (size_t j = 0; j < d->nservices; j++)
+				if (strcmp(d->services[j].cfg->name,
+				    ncfg->services[i].name) == 0)
+					old = &d->services[j];
+			if (old == NULL || old->assign.naddrs != res[i].naddrs ||
+			    memcmp(old->assign.addrs, res[i].addrs,
+			    sizeof(struct addr) * res[i].naddrs) != 0)
+				log_info("alloc", "service %s: %s%s%s from pool %s",
+				    res[i].service,
+				    addr_ntop(&res[i].addrs[0], a0, sizeof(a0)),
+				    res[i].naddrs > 1 ? ", " : "",
+				    res[i].naddrs > 1 ?
+				    addr_ntop(&res[i].addrs[1], a1, sizeof(a1)) : "",
+				    res[i].pool);
+		}
+		ps[i].name = ncfg->services[i].name;
+		ps[i].pool = res[i].pool;
+		ps[i].addrs = ns[i].assign.addrs;
+		ps[i].naddrs = ns[i].assign.naddrs;
+		ps[i].policy = ncfg->services[i].traffic_policy;
+		ps[i].endpoints = ncfg->services[i].endpoints;
+		ps[i].nendpoints = ncfg->services[i].nendpoints;
+	}
+	if (nfail > 0)
+		log_warn("alloc", "%zu of %zu services have no address", nfail, n);
+
+	/* Persist before announcing: a crash right after must not move an IP. */
+	{
+		struct alloc_assignment *ok = calloc(n ? n : 1, sizeof(*ok));
+		size_t nok = 0;
+
+		if (ok == NULL)
+			fatalx("out of memory");
+		for (size_t i = 0; i < n; i++)
+			if (ns[i].assign.naddrs > 0)
+				ok[nok++] = ns[i].assign;
+		if (alloc_state_save(d->state_file, ok, nok, err, sizeof(err)) == -1)
+			log_error("state", "%s", err);
+		free(ok);
+	}
+
+	/* Compact the plan's service list to the ones that got addresses. */
+	{
+		size_t k = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (ps[i].name != NULL && ps[i].naddrs > 0)
+				ps[k++] = ps[i];
+		node_labels(ncfg, d->node, &self);
+		memset(&in, 0, sizeof(in));
+		in.cfg = ncfg;
+		in.node = d->node;
+		in.nodes = &self;
+		in.nnodes = 1;
+		in.services = ps;
+		in.nservices = k;
+	}
+	if ((np = plan_build(&in)) == NULL)
+		fatalx("plan_build failed");
+
+	for (size_t i = 0; i < d->nannouncers; i++)
+		if (d->announcers[i]->ops->reconfigure != NULL)
+			d->announcers[i]->ops->reconfigure(d->announcers[i]->ctx,
+			    d->cfg, ncfg);
+	plan_diff(d->plan, np, &diff_ops, d);
+	for (size_t i = 0; i < d->nannouncers; i++)
+		d->announcers[i]->ops->flush(d->announcers[i]->ctx);
+
+	/* Swap: the old plan and config are no longer referenced. */
+	plan_free(d->plan);
+	d->plan = np;
+	free_services(d->services, d->nservices);
+	d->services = ns;
+	d->nservices = n;
+	alloc_free(d->alloc);
+	d->alloc = na;
+	cfg_free(d->cfg);
+	d->cfg = ncfg;
+	free(res);
+	free(errs);
+	free(whys);
+	free(ps);
+}
+
+static void
+remember_stat(struct daemon *d)
+{
+	d->cfg_st_valid = stat(d->opts.config_path, &d->cfg_st) == 0;
+}
+
+int
+daemon_reload(struct daemon *d, const char *why)
+{
+	struct cfg_errors errs = { 0 };
+	struct cfg *ncfg;
+
+	log_info("config", "loading %s (%s)", d->opts.config_path, why);
+	/* Remember what we tried, so a broken file isn't re-read every second. */
+	remember_stat(d);
+	ncfg = cfg_load_file(d->opts.config_path, &errs);
+	if (ncfg == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_error("config", "%s", errs.lines[i]);
+		free_errors(d);
+		d->cfg_errors = errs.lines;
+		d->ncfg_errors = errs.n;
+		errs.lines = NULL;
+		errs.n = 0;
+		d->cfg_failed_at = time(NULL);
+		d->reloads_failed++;
+		if (d->cfg != NULL) {
+			d->cfg_stale = true;
+			log_error("config", "config (re)load failed, keeping the "
+			    "config loaded at %ld: marked stale",
+			    (long)d->cfg_loaded_at);
+		}
+		cfg_errors_free(&errs);
+		return -1;
+	}
+	cfg_errors_free(&errs);
+	if (d->node == NULL) {
+		d->node = default_node(ncfg, &d->opts);
+		d->state_file = default_state_file(ncfg, d->opts.config_path,
+		    d->node);
+		if (d->node == NULL || d->state_file == NULL)
+			fatalx("out of memory");
+	}
+	daemon_apply(d, ncfg);
+	free_errors(d);
+	d->cfg_stale = false;
+	d->cfg_loaded_at = time(NULL);
+	d->reloads_ok++;
+	log_info("config", "loaded %s: %zu pools, %zu peers, %zu services, "
+	    "%zu routes planned", d->opts.config_path, d->cfg->npools,
+	    d->cfg->npeers, d->cfg->nservices, d->plan->nroutes);
+	return 0;
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (sig == SIGHUP) {
+		daemon_reload(d, "SIGHUP");
+		return;
+	}
+	log_info("main", "%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	daemon_shutdown(d);
+}
+
+/*
+ * Poll the file: inotify would miss a ConfigMap volume's atomic symlink
+ * swap unless we watched the directory, and a stat a second is cheap.
+ */
+static void
+on_watch(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct stat st;
+
+	if (stat(d->opts.config_path, &st) == -1)
+		return;		/* being replaced; try again next tick */
+	if (d->cfg_st_valid && st.st_ino == d->cfg_st.st_ino &&
+	    st.st_size == d->cfg_st.st_size &&
+	    st.st_mtim.tv_sec == d->cfg_st.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == d->cfg_st.st_mtim.tv_nsec &&
+	    st.st_ctim.tv_sec == d->cfg_st.st_ctim.tv_sec &&
+	    st.st_ctim.tv_nsec == d->cfg_st.st_ctim.tv_nsec)
+		return;
+	daemon_reload(d, "file changed");
+}
+
+int
+daemon_init(struct daemon *d, struct event_base *base,
+    const struct daemon_opts *opts)
+{
+	struct timeval tv = { WATCH_INTERVAL_MS / 1000, (WATCH_INTERVAL_MS % 1000) * 1000 };
+	const char *listen;
+	char err[256];
+
+	memset(d, 0, sizeof(*d));
+	d->base = base;
+	d->opts = *opts;
+	d->started_at = time(NULL);
+
+	/* Until the BGP speaker and the layer 2 responder exist, both
+	 * protocols are handed to the logging backend. */
+	d->announcers[d->nannouncers++] = announce_log_new(CFG_PROTO_BGP);
+	d->announcers[d->nannouncers++] = announce_log_new(CFG_PROTO_LAYER2);
+
+	if (daemon_reload(d, "startup") == -1) {
+		log_error("main", "cannot start without a valid config");
+		return -1;
+	}
+	listen = opts->status_listen ? opts->status_listen : d->cfg->status_listen;
+	if (listen != NULL && *listen != '\0' && strcmp(listen, "none") != 0) {
+		d->status = status_start(d, listen, err, sizeof(err));
+		if (d->status == NULL) {
+			log_error("status", "%s", err);
+			return -1;
+		}
+		log_info("status", "status endpoint on http://%s/", listen);
+	}
+	d->ev_hup = evsignal_new(base, SIGHUP, on_signal, d);
+	d->ev_term = evsignal_new(base, SIGTERM, on_signal, d);
+	d->ev_int = evsignal_new(base, SIGINT, on_signal, d);
+	d->ev_watch = event_new(base, -1, EV_PERSIST, on_watch, d);
+	if (d->ev_hup == NULL || d->ev_term == NULL || d->ev_int == NULL ||
+	    d->ev_watch == NULL)
+		fatalx("cannot create events");
+	evsignal_add(d->ev_hup, NULL);
+	evsignal_add(d->ev_term, NULL);
+	evsignal_add(d->ev_int, NULL);
+	event_add(d->ev_watch, &tv);
+	log_info("main", "bgplbd running as node %s, state file %s", d->node,
+	    d->state_file);
+	return 0;
+}
+
+void
+daemon_shutdown(struct daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	for (size_t i = 0; i < d->nannouncers; i++)
+		if (d->announcers[i]->ops->shutdown != NULL)
+			d->announcers[i]->ops->shutdown(d->announcers[i]->ctx);
+	event_base_loopexit(d->base, NULL);
+}
+
+void
+daemon_free(struct daemon *d)
+{
+	if (d->status != NULL)
+		status_stop(d->status);
+	if (d->ev_hup)
+		event_free(d->ev_hup);
+	if (d->ev_term)
+		event_free(d->ev_term);
+	if (d->ev_int)
+		event_free(d->ev_int);
+	if (d->ev_watch)
+		event_free(d->ev_watch);
+	for (size_t i = 0; i < d->nannouncers; i++)
+		announcer_free(d->announcers[i]);
+	plan_free(d->plan);
+	free_services(d->services, d->nservices);
+	alloc_free(d->alloc);
+	cfg_free(d->cfg);
+	free_errors(d);
+	free(d->node);
+	free(d->state_file);
+	memset(d, 0, sizeof(*d));
+}

@@ -1,0 +1,93 @@
+/*
+ * daemon.h - the daemon core: the running config, the allocation, the plan,
+ * and the backends, all driven from one libevent base.
+ *
+ * Data flows one way: config (+ services) -> allocator -> planner ->
+ * announcers.  The status endpoint only reads this struct.
+ */
+#ifndef BGPLB_DAEMON_H
+#define BGPLB_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "bgplb/alloc.h"
+#include "bgplb/announce.h"
+#include "bgplb/config.h"
+#include "bgplb/plan.h"
+
+struct event_base;
+struct event;
+struct status_server;
+
+#define DAEMON_MAX_ANNOUNCERS 4
+
+struct daemon_opts {
+	const char	*config_path;
+	const char	*node;			/* --node; NULL: config, then hostname */
+	const char	*status_listen;		/* --status-listen; NULL: config */
+};
+
+/* One service as the core sees it: request + outcome. */
+struct daemon_service {
+	const struct cfg_service *cfg;		/* points into d->cfg */
+	struct alloc_assignment assign;		/* naddrs 0 when allocation failed */
+	enum alloc_err	 err;
+	char		 why[256];
+};
+
+struct daemon {
+	struct event_base *base;
+	struct daemon_opts opts;
+	char		*node;			/* effective node name */
+	char		*state_file;		/* effective state file */
+
+	struct cfg	*cfg;			/* running config; NULL before the first load */
+	time_t		 cfg_loaded_at;
+	bool		 cfg_stale;		/* the last (re)load failed; cfg is older */
+	time_t		 cfg_failed_at;
+	char		**cfg_errors;		/* errors of the last failed load */
+	size_t		 ncfg_errors;
+	struct stat	 cfg_st;		/* what we loaded: for change detection */
+	bool		 cfg_st_valid;
+	unsigned long	 reloads_ok;
+	unsigned long	 reloads_failed;
+
+	struct alloc	*alloc;
+	struct daemon_service *services;
+	size_t		 nservices;
+	unsigned long	 alloc_failures_total;
+
+	struct plan	*plan;
+	struct announcer *announcers[DAEMON_MAX_ANNOUNCERS];
+	size_t		 nannouncers;
+
+	struct status_server *status;
+	struct event	*ev_hup, *ev_term, *ev_int, *ev_watch;
+	time_t		 started_at;
+	bool		 stopping;
+};
+
+/* Load the config and start everything; -1 when the first load fails. */
+int	daemon_init(struct daemon *, struct event_base *, const struct daemon_opts *);
+/* Re-read the config file; a broken file leaves everything as it was. */
+int	daemon_reload(struct daemon *, const char *why);
+/* Withdraw everything, save the state, stop the loop. */
+void	daemon_shutdown(struct daemon *);
+void	daemon_free(struct daemon *);
+
+/* status.c */
+struct status_server *status_start(struct daemon *, const char *listen,
+	    char *err, size_t errlen);
+void	status_stop(struct status_server *);
+/* The JSON documents the endpoint serves (also used by tests). */
+struct json_object *status_json_status(const struct daemon *);
+struct json_object *status_json_pools(const struct daemon *);
+struct json_object *status_json_services(const struct daemon *);
+struct json_object *status_json_peers(const struct daemon *);
+/* Prometheus text; caller frees. */
+char	*status_metrics(const struct daemon *);
+
+#endif

@@ -1,0 +1,41 @@
+# tests/lib/common.sh - shared by the README's two commands (tests/run.sh and
+# tests/lab/lab.sh): install what is missing from Debian, then build.
+# Source it; it defines functions only.
+
+BGPLB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# Packages to build and test bgplb on Debian bookworm.
+BGPLB_BUILD_PKGS="gcc libc6-dev pkg-config meson ninja-build libevent-dev libyaml-dev
+ libjson-c-dev libcurl4-openssl-dev libssl-dev check"
+BGPLB_TEST_PKGS="python3 python3-pytest iproute2 curl jq procps"
+BGPLB_LAB_PKGS="iproute2 curl jq procps frr"
+
+# install_pkgs PKG...: apt-get install the ones not installed yet.
+install_pkgs() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "missing packages: ${missing[*]} (run as root to install them)" >&2
+		return 1
+	fi
+	echo "== installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null || { echo "apt-get update failed" >&2; return 1; }
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+		{ echo "apt-get install ${missing[*]} failed" >&2; return 1; }
+}
+
+# build_bgplb [BUILDDIR [meson options...]]: configure once, then ninja.
+build_bgplb() {
+	local dir=${1:-$BGPLB_TOP/build}
+	shift || true
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$BGPLB_TOP" "$@" >"$dir.setup.log" 2>&1 ||
+			{ cat "$dir.setup.log" >&2; return 1; }
+	fi
+	ninja -C "$dir" >"$dir.ninja.log" 2>&1 || { tail -50 "$dir.ninja.log" >&2; return 1; }
+}
