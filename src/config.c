@@ -2398,13 +2398,14 @@ walk_kubernetes(struct lctx *c, const struct ynode *n)
 /* ---- the document ------------------------------------------------------- */
 
 enum {
-	TOP_NODE, TOP_ROUTER_ID, TOP_STATUS, TOP_STATE, TOP_COMMS, TOP_NODES,
-	TOP_POOLS, TOP_PEERS, TOP_VRFS, TOP_SERVICES, TOP_LAYER2, TOP_K8S,
-	TOP__N
+	TOP_NODE, TOP_ROUTER_ID, TOP_STATUS, TOP_STATE, TOP_BGP_PORT, TOP_COMMS,
+	TOP_NODES, TOP_POOLS, TOP_PEERS, TOP_VRFS, TOP_SERVICES, TOP_LAYER2,
+	TOP_K8S, TOP__N
 };
 static const char *const top_keys[TOP__N] = {
-	"node", "router-id", "status-listen", "state-file", "bgp-communities",
-	"nodes", "pools", "peers", "vrfs", "services", "layer2", "kubernetes",
+	"node", "router-id", "status-listen", "state-file", "bgp-listen-port",
+	"bgp-communities", "nodes", "pools", "peers", "vrfs", "services",
+	"layer2", "kubernetes",
 };
 static const char *const top_keys_legacy[TOP__N] = {
 	[TOP_COMMS] = "bgp-communities", [TOP_POOLS] = "address-pools",
@@ -2460,6 +2461,13 @@ walk_config(struct lctx *c, const struct ynode *root)
 	if (cfg->status_listen == NULL)
 		cfg->status_listen = xstrdup(CFG_DEF_STATUS_LISTEN);
 	get_str(c, "state-file", v[TOP_STATE], &cfg->state_file);
+	{
+		uint64_t lport = 179;
+
+		/* 0 is allowed here: it turns the listener off. */
+		get_uint(c, "bgp-listen-port", v[TOP_BGP_PORT], 0, 65535, &lport);
+		cfg->bgp_listen_port = (uint16_t)lport;
+	}
 	walk_aliases(c, "bgp-communities", v[TOP_COMMS]);
 	walk_nodes(c, v[TOP_NODES]);
 	walk_vrfs(c, v[TOP_VRFS]);

@@ -463,6 +463,7 @@ cfg_emit(const struct cfg *c, FILE *f)
 	    c->status_listen : CFG_DEF_STATUS_LISTEN);
 	if (c->state_file != NULL)
 		key_str(f, 0, "state-file", c->state_file);
+	fprintf(f, "bgp-listen-port: %u\n", c->bgp_listen_port);
 	if (c->ncommunity_aliases == 0)
 		fputs("bgp-communities: {}\n", f);
 	else {

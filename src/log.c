@@ -76,7 +76,7 @@ timestamp(char *buf, size_t len)
 void
 log_vmsg(enum log_level lvl, const char *module, const char *fmt, va_list ap)
 {
-	char msg[2048], ts[40];
+	char msg[2048], ts[64];
 
 	if (lvl < log_lvl)
 		return;

@@ -258,6 +258,7 @@ struct cfg {
 	struct addr	 router_id;		/* af 0: first IPv4 of the node */
 	char		*status_listen;		/* default 127.0.0.1:7473 */
 	char		*state_file;		/* default: next to the config */
+	uint16_t	 bgp_listen_port;	/* default 179; 0: don't listen */
 	struct cfg_pool	*pools;
 	size_t		 npools;
 	struct cfg_peer	*peers;
