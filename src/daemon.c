@@ -324,6 +324,11 @@ daemon_reload(struct daemon *d, const char *why)
 		    d->node);
 		if (d->node == NULL || d->state_file == NULL)
 			fatalx("out of memory");
+		/* The backends need the node name, known from now on.  Until
+		 * the layer 2 responder exists, layer 2 routes go to the
+		 * logging backend. */
+		d->announcers[d->nannouncers++] = bgp_speaker_new(d->base, d->node);
+		d->announcers[d->nannouncers++] = announce_log_new(CFG_PROTO_LAYER2);
 	}
 	daemon_apply(d, ncfg);
 	free_errors(d);
@@ -383,11 +388,6 @@ daemon_init(struct daemon *d, struct event_base *base,
 	d->base = base;
 	d->opts = *opts;
 	d->started_at = time(NULL);
-
-	/* Until the BGP speaker and the layer 2 responder exist, both
-	 * protocols are handed to the logging backend. */
-	d->announcers[d->nannouncers++] = announce_log_new(CFG_PROTO_BGP);
-	d->announcers[d->nannouncers++] = announce_log_new(CFG_PROTO_LAYER2);
 
 	if (daemon_reload(d, "startup") == -1) {
 		log_error("main", "cannot start without a valid config");

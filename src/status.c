@@ -103,6 +103,29 @@ status_json_pools(const struct daemon *d)
 	return arr;
 }
 
+static const struct announcer *
+backend_of(const struct daemon *d, enum cfg_proto p)
+{
+	for (size_t i = 0; i < d->nannouncers; i++)
+		if (d->announcers[i]->ops->backend == p)
+			return d->announcers[i];
+	return NULL;
+}
+
+/* Is the route really out there?  A backend that can't tell (the logging
+ * one) counts a planned route as announced. */
+static bool
+announcer_announced(const struct daemon *d, const struct plan_route *r)
+{
+	const struct announcer *a = backend_of(d, r->backend);
+
+	if (a == NULL)
+		return false;
+	if (a->ops->announced == NULL)
+		return r->backend == CFG_PROTO_LAYER2 || r->npeers > 0;
+	return a->ops->announced(a->ctx, r);
+}
+
 /* The routes of the plan that carry this service. */
 static void
 service_routes(const struct daemon *d, const char *name, struct json_object *o)
@@ -126,11 +149,11 @@ service_routes(const struct daemon *d, const char *name, struct json_object *o)
 		    prefix_ntop(&r->prefix, buf, sizeof(buf))));
 		if (r->backend == CFG_PROTO_LAYER2) {
 			owner = r->owner;
-			if (r->local)
+			if (r->local && announcer_announced(d, r))
 				announced = true;
 			continue;
 		}
-		if (r->npeers > 0)
+		if (announcer_announced(d, r))
 			announced = true;
 		for (size_t p = 0; p < r->npeers; p++) {
 			bool dup = false;
@@ -185,9 +208,15 @@ status_json_peers(const struct daemon *d)
 {
 	struct json_object *arr = json_object_new_array();
 
+	const struct announcer *bgp = backend_of(d, CFG_PROTO_BGP);
+
 	if (d->cfg == NULL)
 		return arr;
-	/* No speaker yet: the configured peers, honestly Idle. */
+	if (bgp != NULL && bgp->ops->peers != NULL) {
+		bgp->ops->peers(bgp->ctx, arr);
+		return arr;
+	}
+	/* No speaker: the configured peers, honestly Idle. */
 	for (size_t i = 0; i < d->cfg->npeers; i++) {
 		const struct cfg_peer *p = &d->cfg->peers[i];
 		struct json_object *o = json_object_new_object();
@@ -361,6 +390,9 @@ status_metrics(const struct daemon *d)
 	    "Routes this node should announce, by backend");
 	evbuffer_add_printf(b, "bgplb_routes_planned{backend=\"bgp\"} %zu\n"
 	    "bgplb_routes_planned{backend=\"layer2\"} %zu\n", nbgp, nl2);
+	for (size_t i = 0; i < d->nannouncers; i++)
+		if (d->announcers[i]->ops->metrics != NULL)
+			d->announcers[i]->ops->metrics(d->announcers[i]->ctx, b);
 	metric_head(b, "bgplb_info", "gauge", "Build and node information");
 	evbuffer_add_printf(b, "bgplb_info{version=\"%s\",node=\"", BGPLB_VERSION);
 	label_escape(b, d->node);

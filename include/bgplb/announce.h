@@ -18,6 +18,7 @@
 #include "bgplb/plan.h"
 
 struct event_base;
+struct evbuffer;
 
 struct announcer_ops {
 	const char *name;			/* "bgp", "layer2", "log" */
@@ -30,6 +31,13 @@ struct announcer_ops {
 	void	(*reconfigure)(void *ctx, const struct cfg *old, const struct cfg *new);
 	/* Add this backend's state to /v1/status (optional). */
 	void	(*status)(void *ctx, struct json_object *out);
+	/* Optional: fill the /v1/peers array (one object per peer). */
+	void	(*peers)(void *ctx, struct json_object *arr);
+	/* Optional: append Prometheus text for this backend. */
+	void	(*metrics)(void *ctx, struct evbuffer *out);
+	/* Optional: does someone actually hold this route now (a BGP peer
+	 * that is Established and was sent it)?  Without it: planned = yes. */
+	bool	(*announced)(void *ctx, const struct plan_route *);
 	/* Orderly stop (SIGTERM): withdraw everything, close; then free. */
 	void	(*shutdown)(void *ctx);
 	void	(*destroy)(void *ctx);
@@ -43,6 +51,9 @@ struct announcer {
 /* The logging backend: every call becomes a log line.  Stands in for a
  * protocol until its real backend exists, and is handy for debugging. */
 struct announcer *announce_log_new(enum cfg_proto backend);
+
+/* The BGP speaker (src/bgp).  listen_port 0: no listener. */
+struct announcer *bgp_speaker_new(struct event_base *, const char *node);
 /* Counters the log backend keeps, for tests. */
 struct announce_log_counts {
 	unsigned long	announced;

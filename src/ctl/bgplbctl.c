@@ -231,6 +231,76 @@ print_peers(struct json_object *arr)
 }
 
 static void
+print_counters(const char *label, struct json_object *m)
+{
+	printf("  %-10s open %lld, update %lld, notification %lld, keepalive %lld, "
+	    "route-refresh %lld, total %lld\n", label, (long long)gi(m, "open"),
+	    (long long)gi(m, "update"), (long long)gi(m, "notification"),
+	    (long long)gi(m, "keepalive"), (long long)gi(m, "route_refresh"),
+	    (long long)gi(m, "total"));
+}
+
+/* `bgplbctl peers NAME`: everything /v1/peers knows about one peer. */
+static int
+print_peer_detail(struct json_object *arr, const char *name)
+{
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *p = json_object_array_get_idx(arr, i), *x, *y;
+		char up[32], buf[256];
+
+		if (strcmp(gs(p, "name"), name) != 0 && strcmp(gs(p, "address"), name) != 0)
+			continue;
+		printf("peer %s, %s:%lld, AS %lld (%s), local AS %lld\n", gs(p, "name"),
+		    gs(p, "address"), (long long)gi(p, "port"), (long long)gi(p, "asn"),
+		    gs(p, "type"), (long long)gi(p, "local_asn"));
+		fmt_duration(gi(p, "state_since_s"), up, sizeof(up));
+		printf("  state      %s for %s\n", gs(p, "state"), up);
+		printf("  local      %s, remote id %s, vrf %s\n", gs(p, "local_address"),
+		    gs(p, "remote_id"), gs(p, "vrf"));
+		printf("  timers     hold %s s (configured %lld s), keepalive %s s\n",
+		    gs(p, "hold_time"), (long long)gi(p, "configured_hold_time"),
+		    gs(p, "keepalive_time"));
+		if (json_object_object_get_ex(p, "capabilities", &x)) {
+			printf("  families   %s\n", join(x, "families", buf, sizeof(buf)));
+			printf("  caps       as4 %s, route-refresh %s, graceful-restart %s, "
+			    "extended-message %s\n", gb(x, "as4") ? "yes" : "no",
+			    gb(x, "route_refresh") ? "yes" : "no",
+			    gb(x, "graceful_restart") ? "yes" : "no",
+			    gb(x, "extended_message") ? "yes" : "no");
+		}
+		if (json_object_object_get_ex(p, "bfd", &x))
+			printf("  bfd        %s\n", gs(x, "state"));
+		printf("  prefixes   %lld advertised, %lld received\n",
+		    (long long)gi(p, "prefixes_advertised"),
+		    (long long)gi(p, "prefixes_received"));
+		if (json_object_object_get_ex(p, "messages", &x)) {
+			if (json_object_object_get_ex(x, "sent", &y))
+				print_counters("sent", y);
+			if (json_object_object_get_ex(x, "received", &y))
+				print_counters("received", y);
+		}
+		printf("  flaps      %lld\n", (long long)gi(p, "flaps"));
+		printf("  last error %s\n", gs(p, "last_error"));
+		if (json_object_object_get_ex(p, "history", &x)) {
+			printf("  last state changes:\n");
+			for (size_t h = 0; h < json_object_array_length(x); h++) {
+				struct json_object *e = json_object_array_get_idx(x, h);
+				time_t t = (time_t)gi(e, "at");
+				char when[32];
+
+				strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S",
+				    gmtime(&t));
+				printf("    %s  %-11s -> %-11s %s\n", when, gs(e, "from"),
+				    gs(e, "to"), gs(e, "why"));
+			}
+		}
+		return 0;
+	}
+	fprintf(stderr, "bgplbctl: no peer named \"%s\"\n", name);
+	return 1;
+}
+
+static void
 print_status(struct json_object *o)
 {
 	struct json_object *cfg, *errs, *arr;
@@ -282,6 +352,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: bgplbctl [--server URL] status|peers|services|pools [--json]\n"
+	    "       bgplbctl [--server URL] peers NAME|ADDRESS\n"
 	    "  default server: $BGPLB_SERVER or " DEFAULT_SERVER "\n");
 }
 
@@ -328,6 +399,21 @@ main(int argc, char *argv[])
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (optind == argc - 2 && strcmp(argv[optind], "peers") == 0) {
+		int rc;
+
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		o = fetch(server, "/v1/peers", &raw);
+		curl_global_cleanup();
+		if (o == NULL) {
+			free(raw);
+			return 1;
+		}
+		rc = print_peer_detail(o, argv[optind + 1]);
+		json_object_put(o);
+		free(raw);
+		return rc;
 	}
 	if (optind != argc - 1) {
 		usage(stderr);

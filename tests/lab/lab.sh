@@ -1,62 +1,167 @@
 #!/usr/bin/env bash
-# tests/lab/lab.sh - the README's main command.
+# tests/lab/lab.sh - the README's main command: a BGP lab in network namespaces.
 #
-# Installs what is missing, builds bgplb, creates a network namespace, runs
-# bgplbd inside it on an example config, and shows what an operator sees:
-# bgplbctl status, pools and services.  Everything it creates (namespace,
-# processes, temp files) is removed on exit, even on failure.
+#   sudo ./tests/lab/lab.sh          # install what is missing, build, bring the lab up
+#   sudo ./tests/lab/lab.sh down     # tear it down
+#   sudo ./tests/lab/lab.sh status   # the router's view and the nodes' sessions again
 #
-#   sudo ./tests/lab/lab.sh [CONFIG]     # default: examples/embedded-bgp.yaml
-#   LAB_KEEP=1 sudo ./tests/lab/lab.sh   # keep it running until Enter is pressed
+# One router namespace runs FRR (zebra + bgpd, nothing installed in a kernel
+# FIB); three node namespaces each run bgplbd with tests/lab/bgplb-lab.yaml
+# (the MetalLB walk-through's pools switched to BGP, its Service and a few
+# more, IPv4 and IPv6).  All nodes sit on one bridge in the router namespace.
+# The lab stays up when this script ends; `down` removes everything it made.
+# If bringing it up fails half-way, everything made so far is removed.
 set -eu
 . "$(dirname "$0")/../lib/common.sh"
 
+RUN=/run/bgplb-lab
+NODES=${LAB_NODES:-3}
+LAB_CONF=$BGPLB_TOP/tests/lab/bgplb-lab.yaml
+FRR_CONF=$BGPLB_TOP/examples/router-configs/lab-frr.conf
+
 [ "$(id -u)" = 0 ] || { echo "lab.sh: run as root (it creates network namespaces)" >&2; exit 1; }
-CONFIG=${1:-$BGPLB_TOP/examples/embedded-bgp.yaml}
-[ -f "$CONFIG" ] || { echo "lab.sh: no such config: $CONFIG" >&2; exit 1; }
+
+lab_down() {
+	local ns
+	[ -f $RUN/lab.env ] || { echo "no lab is running"; return 0; }
+	. $RUN/lab.env
+	for ns in $LAB_NAMESPACES; do
+		# Only processes inside the lab's own namespaces: ours.
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+	done
+	sleep 0.5
+	for ns in $LAB_NAMESPACES; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	rm -rf $RUN
+	echo "lab removed ($LAB_NAMESPACES)"
+}
+
+VT() { vtysh --vty_socket $RUN/frr "$@"; }
+
+lab_status() {
+	[ -f $RUN/lab.env ] || { echo "no lab is running (sudo $0)"; exit 1; }
+	. $RUN/lab.env
+	echo "== router: show bgp summary"
+	VT -c "show bgp summary"
+	echo; echo "== router: show bgp ipv4 unicast"
+	VT -c "show bgp ipv4 unicast"
+	echo; echo "== router: show bgp ipv6 unicast"
+	VT -c "show bgp ipv6 unicast"
+	echo; echo "== router: the seed's service, one path per node (ECMP)"
+	VT -c "show bgp ipv4 unicast 172.16.13.254/32"
+	echo; echo "== node 1: bgplbctl peers"
+	ip netns exec "$LAB_PREFIX-n1" "$BGPLB_TOP/build/src/ctl/bgplbctl" peers
+	echo; echo "== node 1: bgplbctl services"
+	ip netns exec "$LAB_PREFIX-n1" "$BGPLB_TOP/build/src/ctl/bgplbctl" services
+}
+
+case "${1:-up}" in
+down) lab_down; exit 0 ;;
+status) lab_status; exit 0 ;;
+up) ;;
+*) echo "usage: $0 [up|down|status]" >&2; exit 2 ;;
+esac
+
+if [ -f $RUN/lab.env ]; then
+	echo "a lab is already running: sudo $0 status, or sudo $0 down first" >&2
+	exit 1
+fi
 
 install_pkgs $BGPLB_BUILD_PKGS $BGPLB_LAB_PKGS
 echo "== building"
 build_bgplb "$BGPLB_TOP/build"
 BGPLBD=$BGPLB_TOP/build/src/bgplbd
-BGPLBCTL=$BGPLB_TOP/build/src/ctl/bgplbctl
 
-NS=bgplb-lab$$
-WORK=$(mktemp -d /tmp/bgplb-lab.XXXXXX)
-DPID=
-cleanup() {
-	set +e
-	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
-	rm -rf "$WORK"
+P=bgplab$$
+R=$P-rtr
+NAMESPACES=$R
+mkdir -p $RUN
+cat >$RUN/lab.env <<EOF
+LAB_PREFIX=$P
+LAB_NAMESPACES="$R"
+EOF
+up_ok=0
+on_exit() {
+	[ $up_ok = 1 ] && return
+	echo "lab.sh: bringing the lab up failed; removing it" >&2
+	lab_down >&2
 }
-trap cleanup EXIT INT TERM
+trap on_exit EXIT
 
-echo "== namespace $NS"
-ip netns add "$NS"
-ip -n "$NS" link set lo up
-cp "$CONFIG" "$WORK/bgplb.yaml"
-
-echo "== bgplbd --check-config $(basename "$CONFIG")"
-"$BGPLBD" --check-config "$WORK/bgplb.yaml" | sed 's/^/   /'
-
-echo "== starting bgplbd in $NS (log: $WORK/bgplbd.log)"
-ip netns exec "$NS" "$BGPLBD" --config "$WORK/bgplb.yaml" --node lab-node \
-	--status-listen 127.0.0.1:7473 >"$WORK/bgplbd.log" 2>&1 &
-DPID=$!
-for _ in $(seq 50); do
-	ip netns exec "$NS" curl -sf -m 1 http://127.0.0.1:7473/healthz >/dev/null 2>&1 && break
-	kill -0 "$DPID" 2>/dev/null || { cat "$WORK/bgplbd.log"; exit 1; }
-	sleep 0.1
+echo "== namespaces: router $R, nodes $P-n1..$P-n$NODES"
+ip netns add $R
+ip netns exec $R sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+ip -n $R link set lo up
+ip -n $R link add br0 type bridge
+ip -n $R addr add 10.0.0.1/24 dev br0
+ip -n $R addr add fd00::1/64 dev br0 nodad
+ip -n $R link set br0 up
+for i in $(seq 1 $NODES); do
+	N=$P-n$i
+	NAMESPACES="$NAMESPACES $N"
+	sed -i "s/^LAB_NAMESPACES=.*/LAB_NAMESPACES=\"$NAMESPACES\"/" $RUN/lab.env
+	ip netns add $N
+	ip netns exec $N sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	ip -n $N link set lo up
+	ip link add "bl$$r$i" type veth peer name "bl$$n$i"
+	ip link set "bl$$r$i" netns $R
+	ip link set "bl$$n$i" netns $N
+	ip -n $R link set "bl$$r$i" master br0 up
+	ip -n $N link set "bl$$n$i" name eth0
+	ip -n $N addr add 10.0.0.1$i/24 dev eth0
+	ip -n $N addr add fd00::1$i/64 dev eth0 nodad
+	ip -n $N link set eth0 up
 done
-CTL() { ip netns exec "$NS" "$BGPLBCTL" --server http://127.0.0.1:7473 "$@"; }
 
-echo; echo "== bgplbctl status"; CTL status
-echo; echo "== bgplbctl pools"; CTL pools
-echo; echo "== bgplbctl services"; CTL services
-echo; echo "== bgplbd log"; sed 's/^/   /' "$WORK/bgplbd.log"
-if [ "${LAB_KEEP:-0}" = 1 ]; then
-	echo; echo "lab running; in another shell: ip netns exec $NS $BGPLBCTL services"
-	read -r -p "press Enter to tear down " _ || true
-fi
-echo; echo "== done; tearing down $NS"
+echo "== router: FRR (AS 64500) with $FRR_CONF"
+mkdir -p $RUN/frr
+cp "$FRR_CONF" $RUN/frr/bgpd.conf
+: >$RUN/frr/zebra.conf
+chown -R frr:frr $RUN/frr
+ip netns exec $R /usr/lib/frr/zebra -d -f $RUN/frr/zebra.conf -i $RUN/frr/zebra.pid \
+	-z $RUN/frr/zserv.api --vty_socket $RUN/frr -A 127.0.0.1 -P 0 >$RUN/frr/zebra.log 2>&1
+for _ in $(seq 50); do [ -S $RUN/frr/zserv.api ] && break; sleep 0.1; done
+ip netns exec $R /usr/lib/frr/bgpd -d -n -f $RUN/frr/bgpd.conf -i $RUN/frr/bgpd.pid \
+	-z $RUN/frr/zserv.api --vty_socket $RUN/frr -A 127.0.0.1 -P 0 >$RUN/frr/bgpd.log 2>&1
+for _ in $(seq 50); do [ -S $RUN/frr/bgpd.vty ] && break; sleep 0.1; done
+[ -S $RUN/frr/bgpd.vty ] || { echo "FRR bgpd did not start: $RUN/frr/bgpd.log" >&2; exit 1; }
+
+echo "== nodes: bgplbd (AS 64512) with $LAB_CONF"
+for i in $(seq 1 $NODES); do
+	N=$P-n$i
+	mkdir -p $RUN/node$i
+	cp "$LAB_CONF" $RUN/node$i/bgplb.yaml
+	ip netns exec $N "$BGPLBD" --config $RUN/node$i/bgplb.yaml --node node-$i \
+		--status-listen 127.0.0.1:7473 >$RUN/node$i/bgplbd.log 2>&1 &
+	echo "   node-$i: $N, 10.0.0.1$i, log $RUN/node$i/bgplbd.log"
+done
+
+echo "== waiting for the router to hold every node's routes"
+ok=0
+for _ in $(seq 150); do
+	n=$(VT -c "show bgp ipv4 unicast 172.16.13.254/32 json" 2>/dev/null |
+		jq '[.paths[]? ] | length' 2>/dev/null || echo 0)
+	if [ "${n:-0}" -ge "$NODES" ]; then ok=1; break; fi
+	sleep 0.2
+done
+[ $ok = 1 ] || { echo "the router did not get 172.16.13.254/32 from all $NODES nodes; see $RUN/*/bgplbd.log" >&2; VT -c "show bgp summary" >&2; exit 1; }
+sleep 1   # let the last UPDATEs of every node land before printing
+up_ok=1
+trap - EXIT
+
+lab_status
+cat <<EOF
+
+== the lab is running
+Look around:
+  vtysh --vty_socket $RUN/frr                       # the router's CLI (show bgp ..., show bgp neighbors)
+  ip netns exec $P-n1 $BGPLB_TOP/build/src/ctl/bgplbctl peers|services|pools|status
+  ip netns exec $P-n1 curl -s 127.0.0.1:7473/metrics
+  logs: $RUN/node*/bgplbd.log, $RUN/frr/bgpd.log
+  edit $RUN/node1/bgplb.yaml (add or remove a service): node-1 reloads it at once
+  sudo $0 status                                     # this summary again
+Tear down:
+  sudo $0 down
+EOF

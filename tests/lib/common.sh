@@ -7,7 +7,7 @@ BGPLB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # Packages to build and test bgplb on Debian bookworm.
 BGPLB_BUILD_PKGS="gcc libc6-dev pkg-config meson ninja-build libevent-dev libyaml-dev
  libjson-c-dev libcurl4-openssl-dev libssl-dev check"
-BGPLB_TEST_PKGS="python3 python3-pytest iproute2 curl jq procps"
+BGPLB_TEST_PKGS="python3 python3-pytest iproute2 curl jq procps frr frr-pythontools bird2 gobgpd"
 BGPLB_LAB_PKGS="iproute2 curl jq procps frr"
 
 # install_pkgs PKG...: apt-get install the ones not installed yet.
@@ -24,9 +24,18 @@ install_pkgs() {
 	fi
 	echo "== installing: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >/dev/null || { echo "apt-get update failed" >&2; return 1; }
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
-		{ echo "apt-get install ${missing[*]} failed" >&2; return 1; }
+	# Routing daemons must not start in the root namespace on install (they
+	# would speak on the machine's real links): forbid service starts for
+	# the duration, unless the machine already has a policy.
+	local policy=/usr/sbin/policy-rc.d ours=0 rc=0
+	if [ ! -e $policy ]; then
+		printf '#!/bin/sh\nexit 101\n' >$policy && chmod 755 $policy && ours=1
+	fi
+	apt-get update -qq >/dev/null || { echo "apt-get update failed" >&2; rc=1; }
+	[ $rc = 0 ] && { apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+		{ echo "apt-get install ${missing[*]} failed" >&2; rc=1; }; }
+	[ $ours = 1 ] && rm -f $policy
+	return $rc
 }
 
 # build_bgplb [BUILDDIR [meson options...]]: configure once, then ninja.

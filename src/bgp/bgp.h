@@ -1,0 +1,235 @@
+/*
+ * bgp.h - the BGP speaker's private header: speaker, peers, connections,
+ * Adj-RIB-Out.  Only src/bgp includes it; the rest of the daemon sees the
+ * speaker through the announcer interface (bgp_speaker_new()).
+ *
+ * Ownership: the speaker owns its peers; a peer owns its connections, its
+ * timers and its Adj-RIB-Out.  One free of the peer releases all of it.
+ */
+#ifndef BGPLB_BGP_H
+#define BGPLB_BGP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "bgplb/addr.h"
+#include "bgplb/announce.h"
+#include "bgplb/config.h"
+#include "bgplb/hmap.h"
+#include "bgp_msg.h"
+
+struct event_base;
+struct event;
+struct bufferevent;
+struct evbuffer;
+
+enum bgp_state {
+	BGP_ST_IDLE = 0,
+	BGP_ST_CONNECT,
+	BGP_ST_ACTIVE,
+	BGP_ST_OPENSENT,
+	BGP_ST_OPENCONFIRM,
+	BGP_ST_ESTABLISHED,
+};
+
+/* Families we carry, as a small index (Adj-RIB-Out key, counters). */
+enum bgp_fam {
+	BGP_FAM_IPV4 = 0,
+	BGP_FAM_IPV6,
+	BGP_FAM_VPNV4,
+	BGP_FAM_VPNV6,
+	BGP_FAM_COUNT,
+};
+
+struct bgp_speaker;
+struct bgp_peer;
+
+/*
+ * One TCP connection.  A peer may have two at once (ours and theirs) until
+ * RFC 4271 6.8 collision detection picks one, so each connection runs its
+ * own part of the FSM (Connect .. Established) and the peer's state is the
+ * most advanced of its connections.
+ */
+struct bgp_conn {
+	struct bgp_peer	*peer;
+	enum bgp_state	 state;			/* CONNECT, OPENSENT, OPENCONFIRM, ESTABLISHED */
+	int		 fd;
+	struct bufferevent *bev;
+	bool		 outgoing;
+	struct event	*t_hold, *t_keepalive;
+	struct bgp_open	 open;			/* the peer's OPEN, once received */
+	struct addr	 local;			/* our address on this connection */
+	struct addr	 remote;
+	uint16_t	 local_port, remote_port;
+	bool		 has_ll;		/* IPv6 link-local of the local interface */
+	struct addr	 ll;
+	bool		 has_if4;		/* an IPv4 address of the local interface */
+	struct addr	 if4;
+	bool		 has_if6;		/* a global IPv6 address of it */
+	struct addr	 if6;
+	uint16_t	 hold_time;		/* negotiated, seconds */
+	uint16_t	 keepalive_time;
+};
+
+/* Interned announcement attributes (shared by all routes that use them). */
+struct bgp_rattrs {
+	struct bgp_rattrs *next;
+	unsigned	 refcnt;
+	bool		 has_local_pref;
+	uint32_t	 local_pref;
+	uint32_t	*communities;
+	size_t		 ncommunities;
+	struct bgp_large_community *large;
+	size_t		 nlarge;
+	uint64_t	*ext;
+	size_t		 n_ext;
+};
+
+/* Adj-RIB-Out key: family, prefix and (VPN) route distinguisher. */
+struct bgp_rkey {
+	uint8_t		 fam;
+	uint8_t		 len;
+	uint8_t		 rd[8];
+	uint8_t		 addr[16];
+};
+
+struct bgp_out {
+	struct bgp_rkey	 key;
+	struct bgp_rattrs *attrs;		/* what the peer should hold; NULL: nothing */
+	uint32_t	 label;			/* VPN */
+	struct bgp_rattrs *held;		/* what the peer holds (sent); NULL: nothing */
+	uint32_t	 held_label;
+	bool		 queued;
+};
+
+#define BGP_MSG_TYPES	6			/* index by message type 1..5 */
+
+struct bgp_counters {
+	uint64_t	 msgs[BGP_MSG_TYPES];	/* [0] = total */
+};
+
+struct bgp_state_change {
+	time_t		 when;
+	enum bgp_state	 from, to;
+	char		 why[96];
+};
+
+#define BGP_HISTORY	10
+
+struct bgp_peer {
+	struct bgp_speaker *sp;
+	/* Configuration (copied: the cfg is freed on reload). */
+	char		*name;
+	struct addr	 address;
+	uint16_t	 port;
+	uint32_t	 asn, my_asn;
+	uint32_t	 hold_time_ms, keepalive_ms, connect_time_ms;
+	bool		 passive;
+	char		*password;
+	uint8_t		 ebgp_multihop;
+	struct addr	 source_address;
+	struct addr	 router_id;		/* resolved at start */
+	char		*vrf;
+	char		**vpn;
+	size_t		 nvpn;
+	bool		 graceful_restart;
+	bool		 ebgp;
+
+	enum bgp_state	 state;			/* most advanced of the connections */
+	struct bgp_conn	*out;			/* the connection we opened */
+	struct bgp_conn	*in;			/* the connection the peer opened */
+	struct bgp_conn	*conn;			/* the Established one, or NULL */
+
+	struct event	*t_connect_retry, *t_idle_hold, *t_flush;
+	uint32_t	 connect_retry_cur_ms;	/* grows with each failure */
+	uint32_t	 idle_hold_cur_ms;	/* grows with each flap */
+	time_t		 last_flap;
+
+	/* Negotiated (valid while Established). */
+	bool		 as4, route_refresh, extended_message, gr;
+	bool		 fam_on[BGP_FAM_COUNT];
+	uint32_t	 remote_id;
+	size_t		 max_msg_len;
+
+	/* Routes. */
+	struct hmap	*adj_out;		/* bgp_rkey -> struct bgp_out */
+	struct bgp_out	**queue;		/* changes not yet sent */
+	size_t		 nqueue, queue_cap;
+	struct hmap	*adj_in;		/* bgp_rkey -> (void *)1, for counting */
+	size_t		 adv_count[BGP_FAM_COUNT];
+	bool		 eor_received[BGP_FAM_COUNT];
+
+	/* Status. */
+	time_t		 established_at;
+	time_t		 state_since;
+	unsigned long	 flaps;
+	unsigned long	 established_total;
+	char		 last_error[256];
+	struct bgp_counters sent, rcvd;
+	uint64_t	 updates_treat_as_withdraw;
+	struct bgp_state_change history[BGP_HISTORY];
+	size_t		 nhistory;
+
+	bool		 deleting;
+};
+
+struct bgp_speaker {
+	struct event_base *base;
+	char		*node;
+	const struct cfg *cfg;			/* the running config (not owned) */
+	struct cfg_kv	*node_labels;		/* copy, from cfg->nodes */
+	size_t		 nnode_labels;
+	struct bgp_peer	**peers;
+	size_t		 npeers;
+	uint16_t	 listen_port;
+	int		 listen_fd[2];		/* v4, v6 */
+	struct event	*listen_ev[2];
+	struct bgp_rattrs *attrs;		/* interned list */
+	struct hmap	*routes;		/* route key -> struct bgp_route */
+	struct addr	 router_id;		/* global: config or first IPv4 */
+	bool		 shutting_down;
+	char		 listen_error[160];
+};
+
+/* bgp_session.c */
+const char *bgp_state_name(enum bgp_state);
+struct bgp_peer *bgp_peer_new(struct bgp_speaker *, const struct cfg_peer *);
+void	bgp_peer_free(struct bgp_peer *);
+void	bgp_peer_start(struct bgp_peer *);
+/* Send a Cease (subcode, optional shutdown message) and go Idle. */
+void	bgp_peer_stop(struct bgp_peer *, uint8_t subcode, const char *msg,
+	    bool restart);
+bool	bgp_peer_cfg_same(const struct bgp_peer *, const struct cfg_peer *);
+/* Take a changed configuration: reset the session, keep the routes. */
+void	bgp_peer_reconfigure(struct bgp_peer *, const struct cfg_peer *);
+int	bgp_listen(struct bgp_speaker *);
+void	bgp_listen_close(struct bgp_speaker *);
+void	bgp_listen_md5(struct bgp_speaker *, const struct bgp_peer *, bool add);
+/* Ask for a flush of the peer's queue at the next loop turn. */
+void	bgp_peer_schedule_flush(struct bgp_peer *);
+int	bgp_peer_send(struct bgp_peer *, const uint8_t *, size_t);
+
+/* bgp_rib.c */
+void	bgp_rkey_make(struct bgp_rkey *, enum bgp_fam, const struct prefix *,
+	    const uint8_t rd[8]);
+enum bgp_fam bgp_fam_of(uint16_t afi, uint8_t safi);
+void	bgp_fam_afisafi(enum bgp_fam, uint16_t *afi, uint8_t *safi);
+struct bgp_rattrs *bgp_rattrs_intern(struct bgp_speaker *, const struct plan_route *,
+	    const struct cfg_vrf *vpn_vrf);
+void	bgp_rattrs_unref(struct bgp_speaker *, struct bgp_rattrs *);
+void	bgp_out_set(struct bgp_peer *, const struct bgp_rkey *, struct bgp_rattrs *,
+	    uint32_t label);
+void	bgp_out_unset(struct bgp_peer *, const struct bgp_rkey *);
+/* Send what is queued (Established only). */
+void	bgp_out_flush(struct bgp_peer *);
+/* Established: send everything, then End-of-RIB per family. */
+void	bgp_out_dump(struct bgp_peer *);
+/* ROUTE-REFRESH: send every route of one family again. */
+void	bgp_out_refresh(struct bgp_peer *, enum bgp_fam);
+/* Session down: the peer holds nothing any more. */
+void	bgp_out_reset(struct bgp_peer *);
+void	bgp_out_free(struct bgp_peer *);
+
+#endif
