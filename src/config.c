@@ -1470,13 +1470,14 @@ out:
 enum {
 	PO_NAME, PO_PROTOCOL, PO_ADDRESSES, PO_AUTO, PO_AVOID, PO_VRF,
 	PO_COMMS, PO_LCOMMS, PO_LP, PO_AGG, PO_AGG6, PO_PEERS, PO_SEL, PO_SELS,
-	PO_ADVERTS, PO_IFACES, PO__N
+	PO_ADVERTS, PO_IFACES, PO_WECMP, PO__N
 };
 static const char *const pool_keys[PO__N] = {
 	"name", "protocol", "addresses", "auto-assign", "avoid-buggy-ips",
 	"vrf", "communities", "large-communities", "local-pref",
 	"aggregation-length", "aggregation-length-v6", "peers",
 	"node-selector", "node-selectors", "advertisements", "interfaces",
+	"weighted-ecmp",
 };
 static const char *const pool_keys_legacy[PO__N] = {
 	[PO_NAME] = "name", [PO_PROTOCOL] = "protocol",
@@ -1838,10 +1839,16 @@ walk_pool(struct lctx *c, const struct ynode *it, size_t idx,
 			    "is not announced by BGP", keys[k]);
 			path_pop(c, o);
 		}
+		if (v[PO_WECMP] != NULL) {
+			o = path_key(c, "weighted-ecmp");
+			err(c, v[PO_WECMP], "weighted-ecmp is only for bgp pools");
+			path_pop(c, o);
+		}
 		get_strlist(c, "interfaces", v[PO_IFACES], &pool->interfaces,
 		    &pool->ninterfaces);
 		return;
 	}
+	get_bool(c, "weighted-ecmp", v[PO_WECMP], &pool->weighted_ecmp);
 	if (v[PO_IFACES] != NULL) {
 		o = path_key(c, "interfaces");
 		err(c, v[PO_IFACES], "interfaces is only for layer2 pools");

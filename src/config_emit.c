@@ -281,6 +281,7 @@ emit_pools(FILE *f, const struct cfg *c)
 				    p->ninterfaces);
 			continue;
 		}
+		key_bool(f, 4, "weighted-ecmp", p->weighted_ecmp);
 		fputs("    advertisements:\n", f);
 		for (size_t j = 0; j < p->nadverts; j++)
 			emit_advert(f, 6, &p->adverts[j]);

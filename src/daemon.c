@@ -107,9 +107,15 @@ previous_assignments(struct daemon *d, size_t *n)
 		*n = 0;
 		return NULL;
 	}
-	if (*n > 0)
+	if (*n > 0) {
 		log_info("state", "%zu previous assignments read from %s", *n,
 		    d->state_file);
+		/* A restart, not a first start: BGP peers are told (R bit). */
+		for (size_t i = 0; i < d->nannouncers; i++)
+			if (d->announcers[i]->ops->backend == CFG_PROTO_BGP &&
+			    strcmp(d->announcers[i]->ops->name, "bgp") == 0)
+				bgp_speaker_set_restarted(d->announcers[i], true);
+	}
 	return prev;
 }
 

@@ -288,6 +288,8 @@ plan_route_equal(const struct plan_route *a, const struct plan_route *b)
 {
 	if (plan_route_cmp(a, b) != 0)
 		return false;
+	if (a->weighted != b->weighted || a->endpoints != b->endpoints)
+		return false;
 	if (a->has_local_pref != b->has_local_pref ||
 	    (a->has_local_pref && a->local_pref != b->local_pref))
 		return false;
@@ -579,7 +581,8 @@ peer_wanted(const struct cfg_peer *peer, const struct contrib *c,
  */
 static int
 fold_bgp(struct plan_route *r, const struct contrib *run, size_t n,
-    const struct cfg *cfg, const struct cfg_kv *my_labels, size_t my_nlabels)
+    const struct cfg *cfg, const char *node, const struct cfg_kv *my_labels,
+    size_t my_nlabels)
 {
 	const char **names = NULL;
 	size_t ncomm = 0, nlarge = 0, nnames = 0;
@@ -628,6 +631,24 @@ fold_bgp(struct plan_route *r, const struct contrib *run, size_t n,
 		r->nlarge_communities = sort_unique(r->large_communities,
 		    r->nlarge_communities, sizeof(struct cfg_large_community),
 		    cmp_large);
+	}
+
+	/* Weighted ECMP: the weight is this node's ready endpoints, counted
+	 * once per service however many adverts brought it here. */
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+
+		if (!run[i].pool->weighted_ecmp)
+			continue;
+		r->weighted = true;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = run[j].svc == run[i].svc;
+		if (seen)
+			continue;
+		for (size_t e = 0; e < run[i].svc->nendpoints; e++)
+			if (run[i].svc->endpoints[e].node != NULL && node != NULL &&
+			    strcmp(run[i].svc->endpoints[e].node, node) == 0)
+				r->endpoints += run[i].svc->endpoints[e].count;
 	}
 
 	if (cfg->npeers > 0) {
@@ -735,7 +756,8 @@ fold(struct plan_route *r, const struct contrib *run, size_t n,
 		goto fail;
 
 	if (r->backend == CFG_PROTO_BGP) {
-		if (fold_bgp(r, run, n, in->cfg, my_labels, my_nlabels) == -1)
+		if (fold_bgp(r, run, n, in->cfg, in->node, my_labels,
+		    my_nlabels) == -1)
 			goto fail;
 	} else {
 		if (fold_l2(r, run, n, in) == -1)

@@ -107,7 +107,7 @@ attrs(uint32_t community, bool lp)
 	r.ncommunities = community ? 1 : 0;
 	r.has_local_pref = lp;
 	r.local_pref = 200;
-	return bgp_rattrs_intern(&sp, &r, NULL);
+	return bgp_rattrs_intern(&sp, &r, NULL, 64512);
 }
 
 static void
@@ -418,6 +418,49 @@ START_TEST(test_family_not_negotiated)
 }
 END_TEST
 
+/* Weighted ECMP: the link-bandwidth extended community carries this node's
+ * endpoints at 1 Mbit/s each; no endpoints, no community. */
+START_TEST(test_link_bandwidth)
+{
+	struct plan_route r;
+	struct bgp_rattrs *a, *none;
+	struct bgp_afisafi fams[1] = { { BGP_AFI_IPV4, BGP_SAFI_UNICAST } };
+	struct bgp_update_ctx ctx = { .as4 = true, .n_families = 1, .families = fams };
+	struct bgp_update u;
+	struct bgp_error err;
+	float bw;
+	uint32_t bits;
+
+	setup(true);
+	memset(&r, 0, sizeof(r));
+	r.weighted = true;
+	r.endpoints = 3;
+	a = bgp_rattrs_intern(&sp, &r, NULL, 64512);
+	ck_assert_uint_eq(a->n_ext, 1);
+	r.endpoints = 0;
+	none = bgp_rattrs_intern(&sp, &r, NULL, 64512);
+	ck_assert_uint_eq(none->n_ext, 0);
+	set("192.0.2.1/32", a);
+	establish();
+	bgp_out_flush(&peer);
+	ck_assert_uint_eq(ncap, 1);
+	memset(&u, 0, sizeof(u));
+	ck_assert_int_eq(bgp_update_decode(cap[0].msg + BGP_HEADER_LEN,
+	    cap[0].len - BGP_HEADER_LEN, &ctx, &u, &err), BGP_UPDATE_OK);
+	ck_assert_uint_eq(u.n_ext_communities, 1);
+	/* type 0x40, subtype 0x04, AS 64512 (0xfc00), float bytes/s */
+	ck_assert_uint_eq(u.ext_communities[0] >> 32, 0x4004fc00u);
+	bits = (uint32_t)u.ext_communities[0];
+	memcpy(&bw, &bits, sizeof(bw));
+	ck_assert(bw == 375000.0f);
+	bgp_update_free(&u);
+	cap_clear();
+	bgp_rattrs_unref(&sp, a);
+	bgp_rattrs_unref(&sp, none);
+	teardown();
+}
+END_TEST
+
 /* Interning: equal attribute sets are one object; unref frees it. */
 START_TEST(test_intern)
 {
@@ -455,6 +498,7 @@ main(void)
 	tcase_add_test(tc, test_reset_and_refresh);
 	tcase_add_test(tc, test_family_not_negotiated);
 	tcase_add_test(tc, test_intern);
+	tcase_add_test(tc, test_link_bandwidth);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -127,6 +127,10 @@ static struct cfg_pool pools[] = {
 	  .node_selector = { term_dne, 1 } },
 	{ .name = "psor", .adverts = adv_host, .nadverts = 1,
 	  .node_selector = { term_or, 2 } },
+	{ .name = "pweighted", .adverts = adv_host, .nadverts = 1,
+	  .weighted_ecmp = true },
+	{ .name = "pweighted24", .adverts = adv_p4, .nadverts = 1,
+	  .weighted_ecmp = true },
 };
 
 static struct cfg_node cfg_nodes[] = {
@@ -241,6 +245,8 @@ render_route(FILE *f, const struct plan_route *r)
 				    r->large_communities[i].local2);
 		}
 		put_list(f, "peers", r->peers, r->npeers);
+		if (r->weighted)
+			fprintf(f, " weight=%u", r->endpoints);
 	} else {
 		fprintf(f, " owner=%s local=%d", r->owner ? r->owner : "-",
 		    r->local);
@@ -362,6 +368,17 @@ static const struct build_case {
 	  { { "a", "nope", { "10.0.0.1" } }, { "b", NULL, { "10.1.0.9" } },
 	    { "c", NULL, { "192.0.2.1" } } },
 	  "bgp 10.1.0.9/32 pool=phost svcs=b peers=tor-a,vpn-a" },
+	{ "weighted ECMP: this node's endpoints are the weight", "n1",
+	  { { "a", "pweighted", { "10.1.0.1" }, CFG_TRAFFIC_LOCAL, { EP("n2", 5), EP("n1", 3) } } },
+	  "bgp 10.1.0.1/32 pool=pweighted svcs=a peers=tor-a,vpn-a weight=3" },
+	{ "weighted ECMP: an aggregate sums its services' endpoints here", "n1",
+	  { { "a", "pweighted24", { "10.0.0.1" }, CFG_TRAFFIC_LOCAL, { EP("n1", 1) } },
+	    { "b", "pweighted24", { "10.0.0.2" }, CFG_TRAFFIC_LOCAL, { EP("n1", 4), EP("n3", 9) } } },
+	  "bgp 10.0.0.0/24 pool=pweighted24 svcs=a,b lp=100 comm=64512:100,64512:200"
+	  " large=64512:1:1 peers=tor-a,vpn-a weight=5" },
+	{ "weighted ECMP: Cluster policy without endpoint counts has weight 0", "n1",
+	  { { "a", "pweighted", { "10.1.0.1" } } },
+	  "bgp 10.1.0.1/32 pool=pweighted svcs=a peers=tor-a,vpn-a weight=0" },
 	{ "Local bgp: endpoint here", "n1",
 	  { { "a", "phost", { "10.1.0.1" }, CFG_TRAFFIC_LOCAL, { EP("n1", 2) } } },
 	  "bgp 10.1.0.1/32 pool=phost svcs=a peers=tor-a,vpn-a" },

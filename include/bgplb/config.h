@@ -119,6 +119,7 @@ struct cfg_pool {
 	size_t		 nadverts;
 	char		**interfaces;		/* layer2: empty = layer2.interfaces */
 	size_t		 ninterfaces;
+	bool		 weighted_ecmp;		/* bgp: link-bandwidth = local endpoints */
 	struct cfg_selector node_selector;	/* which nodes announce this pool */
 	struct cfg_loc	 loc;
 };

@@ -62,6 +62,9 @@ struct plan_route {
 	size_t		 nlarge_communities;
 	char		**peers;		/* sorted names of the peers it goes to */
 	size_t		 npeers;
+	bool		 weighted;		/* pool has weighted-ecmp */
+	uint32_t	 endpoints;		/* ready endpoints on this node, summed
+						 * over the route's services */
 	/* layer2 */
 	char		*owner;			/* node that answers ARP/NDP; NULL if none eligible */
 	bool		 local;			/* owner is this node */

@@ -173,6 +173,7 @@ struct bgp_peer {
 	size_t		 nhistory;
 
 	bool		 deleting;
+	bool		 vrf_warned;		/* logged that the VRF device is missing */
 };
 
 struct bgp_speaker {
@@ -190,6 +191,7 @@ struct bgp_speaker {
 	struct hmap	*routes;		/* route key -> struct bgp_route */
 	struct addr	 router_id;		/* global: config or first IPv4 */
 	bool		 shutting_down;
+	bool		 restarted;		/* this process found a state file */
 	char		 listen_error[160];
 };
 
@@ -212,12 +214,14 @@ void	bgp_peer_schedule_flush(struct bgp_peer *);
 int	bgp_peer_send(struct bgp_peer *, const uint8_t *, size_t);
 
 /* bgp_rib.c */
+uint64_t bgp_rd_from_bytes(const uint8_t b[8]);
+void	bgp_rd_to_bytes(uint64_t, uint8_t b[8]);
 void	bgp_rkey_make(struct bgp_rkey *, enum bgp_fam, const struct prefix *,
 	    const uint8_t rd[8]);
 enum bgp_fam bgp_fam_of(uint16_t afi, uint8_t safi);
 void	bgp_fam_afisafi(enum bgp_fam, uint16_t *afi, uint8_t *safi);
 struct bgp_rattrs *bgp_rattrs_intern(struct bgp_speaker *, const struct plan_route *,
-	    const struct cfg_vrf *vpn_vrf);
+	    const struct cfg_vrf *vpn_vrf, uint32_t my_asn);
 void	bgp_rattrs_unref(struct bgp_speaker *, struct bgp_rattrs *);
 void	bgp_out_set(struct bgp_peer *, const struct bgp_rkey *, struct bgp_rattrs *,
 	    uint32_t label);

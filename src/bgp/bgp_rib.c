@@ -47,6 +47,27 @@ bgp_rkey_make(struct bgp_rkey *k, enum bgp_fam fam, const struct prefix *p,
 	addr_to_bytes(&p->addr, k->addr);
 }
 
+/* The codec carries an RD as the integer whose big-endian bytes are the
+ * 8 wire bytes; the config and our keys keep the bytes. */
+uint64_t
+bgp_rd_from_bytes(const uint8_t b[8])
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | b[i];
+	return v;
+}
+
+void
+bgp_rd_to_bytes(uint64_t v, uint8_t b[8])
+{
+	for (int i = 7; i >= 0; i--) {
+		b[i] = (uint8_t)(v & 0xff);
+		v >>= 8;
+	}
+}
+
 static void
 rkey_prefix(const struct bgp_rkey *k, struct prefix *p)
 {
@@ -63,14 +84,35 @@ u32s_eq(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
 	return na == nb && (na == 0 || memcmp(a, b, na * sizeof(*a)) == 0);
 }
 
+/*
+ * Link bandwidth (draft-ietf-idr-link-bandwidth): non-transitive two-octet
+ * AS specific (0x40), subtype 0x04, our AS, then the bandwidth in bytes per
+ * second as an IEEE 754 float.  1 Mbit/s per ready endpoint: only the ratio
+ * between nodes matters to the router.
+ */
+static uint64_t
+link_bandwidth(uint32_t my_asn, uint32_t endpoints)
+{
+	float bw = (float)endpoints * 125000.0f;
+	uint32_t bits;
+	uint16_t as = my_asn > 0xffff ? BGP_AS_TRANS : (uint16_t)my_asn;
+
+	memcpy(&bits, &bw, sizeof(bits));
+	return (uint64_t)0x40 << 56 | (uint64_t)0x04 << 48 |
+	    (uint64_t)as << 32 | bits;
+}
+
 struct bgp_rattrs *
 bgp_rattrs_intern(struct bgp_speaker *sp, const struct plan_route *r,
-    const struct cfg_vrf *vpn_vrf)
+    const struct cfg_vrf *vpn_vrf, uint32_t my_asn)
 {
 	struct bgp_rattrs *a;
 	uint64_t ext[64];
 	size_t next = 0;
 
+	/* A node without endpoints sends no weight rather than weight 0. */
+	if (r->weighted && r->endpoints > 0)
+		ext[next++] = link_bandwidth(my_asn, r->endpoints);
 	if (vpn_vrf != NULL) {
 		for (size_t i = 0; i < vpn_vrf->nroute_targets && next < 64; i++) {
 			uint64_t v = 0;
@@ -321,7 +363,7 @@ to_nlri(const struct bgp_out *e, struct bgp_nlri *n)
 	n->afi = afi;
 	n->safi = safi;
 	n->label = e->label;
-	memcpy(&n->rd, e->key.rd, 8);
+	n->rd = bgp_rd_from_bytes(e->key.rd);
 	rkey_prefix(&e->key, &n->pfx);
 }
 

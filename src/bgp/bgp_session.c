@@ -557,8 +557,23 @@ send_open(struct bgp_conn *c)
 	o.caps.as4_asn = p->my_asn;
 	o.caps.route_refresh = true;
 	if (p->graceful_restart) {
+		/*
+		 * RFC 4724: while bgplbd restarts, the nodes keep serving the
+		 * addresses (the forwarding state is the node itself), so the
+		 * router may keep our routes as stale for the restart time.
+		 * The R bit says this process was restarted: set on the first
+		 * session of a process that found its state file.
+		 */
 		o.caps.gr.present = true;
 		o.caps.gr.restart_time = 120;
+		if (p->sp->restarted && p->established_total == 0)
+			o.caps.gr.flags |= BGP_GR_FLAG_RESTART;
+		for (size_t i = 0; i < o.caps.n_mp && i < BGP_MAX_CAP_FAMILIES; i++) {
+			o.caps.gr.fam[o.caps.gr.n].afi = o.caps.mp[i].afi;
+			o.caps.gr.fam[o.caps.gr.n].safi = o.caps.mp[i].safi;
+			o.caps.gr.fam[o.caps.gr.n].flags = BGP_GR_AF_FORWARDING;
+			o.caps.gr.n++;
+		}
 	}
 	bgp_wbuf_init(&wb, BGP_MAX_MSG_LEN);
 	if (id == 0) {
@@ -818,7 +833,7 @@ handle_update(struct bgp_conn *c, const uint8_t *payload, size_t len)
 		struct bgp_rkey k;
 		uint8_t rd[8];
 
-		memcpy(rd, &u.withdrawn[i].rd, 8);
+		bgp_rd_to_bytes(u.withdrawn[i].rd, rd);
 		bgp_rkey_make(&k, bgp_fam_of(u.withdrawn[i].afi,
 		    u.withdrawn[i].safi), &u.withdrawn[i].pfx, rd);
 		hmap_del(p->adj_in, &k);
@@ -829,7 +844,7 @@ handle_update(struct bgp_conn *c, const uint8_t *payload, size_t len)
 		struct bgp_rkey k;
 		uint8_t rd[8];
 
-		memcpy(rd, &u.announced[i].rd, 8);
+		bgp_rd_to_bytes(u.announced[i].rd, rd);
 		bgp_rkey_make(&k, bgp_fam_of(u.announced[i].afi,
 		    u.announced[i].safi), &u.announced[i].pfx, rd);
 		if (loop)
@@ -1041,6 +1056,41 @@ arm_connect_retry(struct bgp_peer *p)
 		    p->connect_retry_cur_ms * 2;
 }
 
+/*
+ * A peer in a VRF talks through the Linux VRF device of that name.  Without
+ * it, connecting in the default VRF would be wrong, so we don't, and say
+ * why (the kernels this runs on may lack CONFIG_NET_VRF altogether).
+ */
+static int
+vrf_bind(struct bgp_peer *p, int fd)
+{
+	if (p->vrf == NULL)
+		return 0;
+	if (if_nametoindex(p->vrf) == 0) {
+		bool nokernel = access("/sys/module/vrf", F_OK) != 0;
+
+		snprintf(p->last_error, sizeof(p->last_error),
+		    "VRF device \"%s\" does not exist%s", p->vrf, nokernel ?
+		    " (this kernel has no VRF support: CONFIG_NET_VRF is off)" : "");
+		if (!p->vrf_warned)
+			log_error("bgp", "peer %s: %s; not connecting", p->name,
+			    p->last_error);
+		p->vrf_warned = true;
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, p->vrf,
+	    (socklen_t)strlen(p->vrf)) == -1) {
+		snprintf(p->last_error, sizeof(p->last_error),
+		    "cannot bind to VRF device \"%s\": %s", p->vrf, strerror(errno));
+		if (!p->vrf_warned)
+			log_error("bgp", "peer %s: %s", p->name, p->last_error);
+		p->vrf_warned = true;
+		return -1;
+	}
+	p->vrf_warned = false;
+	return 0;
+}
+
 static void
 peer_connect(struct bgp_peer *p)
 {
@@ -1057,6 +1107,10 @@ peer_connect(struct bgp_peer *p)
 	if (fd == -1) {
 		snprintf(p->last_error, sizeof(p->last_error), "socket: %s",
 		    strerror(errno));
+		return;
+	}
+	if (vrf_bind(p, fd) == -1) {
+		close(fd);
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -137,7 +137,7 @@ sp_announce(void *ctx, const struct plan_route *r)
 		outs[nouts].peer = strdup(p->name);
 		if (outs[nouts].peer == NULL)
 			fatalx("out of memory");
-		a = bgp_rattrs_intern(sp, r, vpn);
+		a = bgp_rattrs_intern(sp, r, vpn, p->my_asn);
 		bgp_out_set(p, &outs[nouts].key, a, label);
 		bgp_rattrs_unref(sp, a);
 		nouts++;
@@ -633,4 +633,12 @@ bgp_speaker_new(struct event_base *base, const char *node)
 	a->ops = &bgp_ops;
 	a->ctx = sp;
 	return a;
+}
+
+void
+bgp_speaker_set_restarted(struct announcer *a, bool restarted)
+{
+	struct bgp_speaker *sp = a->ctx;
+
+	sp->restarted = restarted;
 }
