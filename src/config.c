@@ -31,6 +31,7 @@
 #include <yaml.h>
 
 #include "bgplb/config.h"
+#include "bgplb/hmap.h"
 #include "config_priv.h"
 
 #define YN_MAX_DEPTH	64
@@ -80,6 +81,7 @@ struct lctx {
 	struct cfg	*cfg;
 	bool		 legacy;
 	const char	*pools_key;
+	struct hmap	*svc_names;	/* name hash -> index + 1: linear dup check */
 };
 
 static void *
@@ -2129,10 +2131,28 @@ walk_service(struct lctx *c, const struct ynode *it, size_t idx)
 	if (v[SV_NAME] == NULL)
 		err(c, it, "missing required key \"name\"");
 	else if (get_str(c, "name", v[SV_NAME], &s->name) == 0) {
+		/* A cluster may have 100k services: find an earlier one with
+		 * the same name by hash, not by comparing with all of them. */
+		uint64_t h = hmap_hash(s->name, strlen(s->name));
+		void *prev;
+
 		o = path_key(c, "name");
-		for (size_t j = 0; j < idx; j++)
+		if (c->svc_names == NULL)
+			c->svc_names = hmap_new(sizeof(h));
+		if ((prev = hmap_get(c->svc_names, &h)) == NULL) {
+			hmap_put(c->svc_names, &h, (void *)(uintptr_t)(idx + 1));
+		} else if (cfg->services[(uintptr_t)prev - 1].name != NULL &&
+		    strcmp(cfg->services[(uintptr_t)prev - 1].name, s->name) == 0) {
+			size_t j = (uintptr_t)prev - 1;
+
 			check_dup(c, v[SV_NAME], "service", s->name,
 			    cfg->services[j].name, &cfg->services[j].loc);
+		} else {
+			/* A true 64-bit collision: compare them all. */
+			for (size_t j = 0; j < idx; j++)
+				check_dup(c, v[SV_NAME], "service", s->name,
+				    cfg->services[j].name, &cfg->services[j].loc);
+		}
 		path_pop(c, o);
 	}
 	get_str(c, "sharing-key", v[SV_SHARING], &s->sharing_key);
@@ -2662,6 +2682,7 @@ cfg_load_buf(const char *name, const char *buf, size_t len,
 	} else
 		cfg->status_listen = xstrdup(CFG_DEF_STATUS_LISTEN);
 done:
+	hmap_free(c.svc_names);
 	if (cfg->status_listen == NULL)
 		cfg->status_listen = xstrdup(CFG_DEF_STATUS_LISTEN);
 	for (size_t i = 0; i < ndocs; i++)

@@ -172,7 +172,7 @@ daemon_apply(struct daemon *d, struct cfg *ncfg)
 	struct plan_input in;
 	struct plan_node self;
 	struct plan *np;
-	size_t nprev, n = ncfg->nservices, nfail;
+	size_t nprev, n = ncfg->nservices, nfail, changed = 0;
 	char err[512];
 
 	if ((na = alloc_new(ncfg)) == NULL)
@@ -211,7 +211,12 @@ daemon_apply(struct daemon *d, struct cfg *ncfg)
 			if (old == NULL || old->assign.naddrs != res[i].naddrs ||
 			    memcmp(old->assign.addrs, res[i].addrs,
 			    sizeof(struct addr) * res[i].naddrs) != 0)
-				log_info("alloc", "service %s: %s%s%s from pool %s",
+				/* One line per service, unless thousands
+				 * change at once (start-up of a big config):
+				 * then a summary below, details at debug. */
+				log_msg(++changed <= 50 ? LOG_LVL_INFO :
+				    LOG_LVL_DEBUG, "alloc",
+				    "service %s: %s%s%s from pool %s",
 				    res[i].service,
 				    addr_ntop(&res[i].addrs[0], a0, sizeof(a0)),
 				    res[i].naddrs > 1 ? ", " : "",
@@ -227,6 +232,9 @@ daemon_apply(struct daemon *d, struct cfg *ncfg)
 		ps[i].endpoints = ncfg->services[i].endpoints;
 		ps[i].nendpoints = ncfg->services[i].nendpoints;
 	}
+	if (changed > 50)
+		log_info("alloc", "%zu services got new addresses (the first 50 "
+		    "are logged; --log-level debug shows all)", changed);
 	if (nfail > 0)
 		log_warn("alloc", "%zu of %zu services have no address", nfail, n);
 
