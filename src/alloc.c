@@ -1546,7 +1546,8 @@ alloc_assign_all(struct alloc *a, const struct cfg *cfg,
 	for (size_t i = 0; i < nprev; i++)
 		if (prev[i].service != NULL)
 			sorted[nsorted++] = &prev[i];
-	qsort(sorted, nsorted, sizeof(*sorted), prev_ptr_cmp);
+	if (nsorted > 1)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(sorted, nsorted, sizeof(*sorted), prev_ptr_cmp);
 
 	/* Duplicate names would steal each other's addresses: the later one fails. */
 	for (size_t i = 0; i < n; i++)

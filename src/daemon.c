@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bgplb/l2.h"
 #include "bgplb/log.h"
 #include "daemon.h"
 
@@ -119,16 +120,6 @@ previous_assignments(struct daemon *d, size_t *n)
 	return prev;
 }
 
-static void
-node_labels(const struct cfg *cfg, const char *node, struct plan_node *pn)
-{
-	const struct cfg_node *n = cfg_node_find(cfg, node);
-
-	pn->name = node;
-	pn->labels = n ? n->labels : NULL;
-	pn->nlabels = n ? n->nlabels : 0;
-}
-
 struct diff_ctx {
 	struct daemon	*d;
 };
@@ -158,6 +149,131 @@ static const struct plan_diff_ops diff_ops = {
 	.withdraw = diff_withdraw,
 };
 
+/*
+ * The plan for these services under cfg.  The live nodes are the members
+ * that membership says are alive (this node included), or this node alone
+ * without membership; their labels come from the config's nodes: list.
+ */
+static struct plan *
+build_plan(struct daemon *d, const struct cfg *cfg,
+    const struct daemon_service *svcs, size_t n)
+{
+	struct plan_service *ps = calloc(n ? n : 1, sizeof(*ps));
+	const char *const *alive = NULL;
+	const char *self = d->node;
+	struct plan_node *nodes;
+	struct plan_input in;
+	struct plan *np;
+	size_t k = 0, nalive = 0;
+
+	if (ps == NULL)
+		fatalx("out of memory");
+	for (size_t i = 0; i < n; i++) {
+		if (svcs[i].assign.naddrs == 0)
+			continue;
+		ps[k].name = svcs[i].cfg->name;
+		ps[k].pool = svcs[i].assign.pool;
+		ps[k].addrs = svcs[i].assign.addrs;
+		ps[k].naddrs = svcs[i].assign.naddrs;
+		ps[k].policy = svcs[i].cfg->traffic_policy;
+		ps[k].endpoints = svcs[i].cfg->endpoints;
+		ps[k].nendpoints = svcs[i].cfg->nendpoints;
+		k++;
+	}
+	const char **presumed = NULL;
+
+	if (d->members != NULL && l2_membership_enabled(d->members)) {
+		nalive = l2_membership_alive(d->members, &alive);
+		/*
+		 * Just started: nobody has been heard yet, which is not the
+		 * same as everybody being dead.  Until dead-after has passed,
+		 * presume the configured members alive, so a restarting node
+		 * never grabs (and gratuitously ARPs) addresses that another
+		 * node owns.
+		 */
+		if (d->l2_settling) {
+			size_t m = cfg->layer2.nmembers;
+
+			if ((presumed = calloc(m + 1, sizeof(*presumed))) == NULL)
+				fatalx("out of memory");
+			presumed[0] = self;
+			nalive = 1;
+			for (size_t i = 0; i < m; i++)
+				if (strcmp(cfg->layer2.members[i].name, self) != 0)
+					presumed[nalive++] = cfg->layer2.members[i].name;
+			alive = presumed;
+		}
+	}
+	if (nalive == 0) {
+		alive = &self;
+		nalive = 1;
+	}
+	if ((nodes = calloc(nalive, sizeof(*nodes))) == NULL)
+		fatalx("out of memory");
+	for (size_t i = 0; i < nalive; i++) {
+		const struct cfg_node *cn = cfg_node_find(cfg, alive[i]);
+
+		nodes[i].name = alive[i];
+		nodes[i].labels = cn ? cn->labels : NULL;
+		nodes[i].nlabels = cn ? cn->nlabels : 0;
+	}
+	memset(&in, 0, sizeof(in));
+	in.cfg = cfg;
+	in.node = d->node;
+	in.nodes = nodes;
+	in.nnodes = nalive;
+	in.services = ps;
+	in.nservices = k;
+	if ((np = plan_build(&in)) == NULL)
+		fatalx("plan_build failed");
+	free(nodes);
+	free(presumed);
+	free(ps);
+	return np;
+}
+
+/* Hand the backends what changed, then make np the running plan. */
+static void
+apply_plan(struct daemon *d, struct plan *np)
+{
+	plan_diff(d->plan, np, &diff_ops, d);
+	for (size_t i = 0; i < d->nannouncers; i++)
+		d->announcers[i]->ops->flush(d->announcers[i]->ctx);
+	plan_free(d->plan);
+	d->plan = np;
+}
+
+/* The start-up grace of membership is over: plan with what we heard. */
+static void
+on_l2_settled(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	d->l2_settling = false;
+	log_info("membership", "start-up grace over: layer 2 owners follow the "
+	    "live members");
+	if (d->cfg != NULL && !d->stopping)
+		apply_plan(d, build_plan(d, d->cfg, d->services, d->nservices));
+}
+
+/* Membership changed: same config and addresses, new owners. */
+static void
+on_members_changed(void *arg)
+{
+	struct daemon *d = arg;
+	const char *const *alive = NULL;
+	size_t n = l2_membership_alive(d->members, &alive);
+	char list[512] = "";
+
+	for (size_t i = 0; i < n; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+		    i ? ", " : "", alive[i]);
+	log_info("membership", "live nodes: %s", list);
+	if (d->cfg == NULL || d->stopping)
+		return;
+	apply_plan(d, build_plan(d, d->cfg, d->services, d->nservices));
+}
+
 /* Allocate, persist, plan and announce for a validated config; takes ncfg. */
 static void
 daemon_apply(struct daemon *d, struct cfg *ncfg)
@@ -168,9 +284,6 @@ daemon_apply(struct daemon *d, struct cfg *ncfg)
 	enum alloc_err *errs = NULL;
 	char (*whys)[256] = NULL;
 	struct alloc_prev *prev;
-	struct plan_service *ps = NULL;
-	struct plan_input in;
-	struct plan_node self;
 	struct plan *np;
 	size_t nprev, n = ncfg->nservices, nfail, changed = 0;
 	char err[512];
@@ -182,8 +295,7 @@ daemon_apply(struct daemon *d, struct cfg *ncfg)
 	res = calloc(n ? n : 1, sizeof(*res));
 	errs = calloc(n ? n : 1, sizeof(*errs));
 	whys = calloc(n ? n : 1, sizeof(*whys));
-	ps = calloc(n ? n : 1, sizeof(*ps));
-	if (ns == NULL || res == NULL || errs == NULL || whys == NULL || ps == NULL)
+	if (ns == NULL || res == NULL || errs == NULL || whys == NULL)
 		fatalx("out of memory");
 	nfail = alloc_assign_all(na, ncfg, prev, nprev, res, errs, whys);
 	alloc_prev_free(prev, nprev);
@@ -224,13 +336,6 @@ daemon_apply(struct daemon *d, struct cfg *ncfg)
 				    addr_ntop(&res[i].addrs[1], a1, sizeof(a1)) : "",
 				    res[i].pool);
 		}
-		ps[i].name = ncfg->services[i].name;
-		ps[i].pool = res[i].pool;
-		ps[i].addrs = ns[i].assign.addrs;
-		ps[i].naddrs = ns[i].assign.naddrs;
-		ps[i].policy = ncfg->services[i].traffic_policy;
-		ps[i].endpoints = ncfg->services[i].endpoints;
-		ps[i].nendpoints = ncfg->services[i].nendpoints;
 	}
 	if (changed > 50)
 		log_info("alloc", "%zu services got new addresses (the first 50 "
@@ -253,36 +358,37 @@ daemon_apply(struct daemon *d, struct cfg *ncfg)
 		free(ok);
 	}
 
-	/* Compact the plan's service list to the ones that got addresses. */
+	/* Membership first: the plan needs the live nodes of the new config.
+	 * A membership that can't take the config (unreadable key file) keeps
+	 * its old settings: layer 2 failover must not stop over it. */
 	{
-		size_t k = 0;
+		bool was = d->members != NULL && l2_membership_enabled(d->members);
 
-		for (size_t i = 0; i < n; i++)
-			if (ps[i].name != NULL && ps[i].naddrs > 0)
-				ps[k++] = ps[i];
-		node_labels(ncfg, d->node, &self);
-		memset(&in, 0, sizeof(in));
-		in.cfg = ncfg;
-		in.node = d->node;
-		in.nodes = &self;
-		in.nnodes = 1;
-		in.services = ps;
-		in.nservices = k;
+		if (d->members != NULL && l2_membership_configure(d->members,
+		    ncfg, err, sizeof(err)) == -1)
+			log_error("membership", "%s; keeping the previous "
+			    "membership settings", err);
+		if (!was && d->members != NULL &&
+		    l2_membership_enabled(d->members)) {
+			struct timeval tv = {
+				ncfg->layer2.dead_after_ms / 1000,
+				(ncfg->layer2.dead_after_ms % 1000) * 1000 };
+
+			d->l2_settling = true;
+			if (d->ev_l2_settle == NULL)
+				d->ev_l2_settle = evtimer_new(d->base,
+				    on_l2_settled, d);
+			evtimer_add(d->ev_l2_settle, &tv);
+		}
 	}
-	if ((np = plan_build(&in)) == NULL)
-		fatalx("plan_build failed");
-
+	np = build_plan(d, ncfg, ns, n);
 	for (size_t i = 0; i < d->nannouncers; i++)
 		if (d->announcers[i]->ops->reconfigure != NULL)
 			d->announcers[i]->ops->reconfigure(d->announcers[i]->ctx,
 			    d->cfg, ncfg);
-	plan_diff(d->plan, np, &diff_ops, d);
-	for (size_t i = 0; i < d->nannouncers; i++)
-		d->announcers[i]->ops->flush(d->announcers[i]->ctx);
+	apply_plan(d, np);
 
-	/* Swap: the old plan and config are no longer referenced. */
-	plan_free(d->plan);
-	d->plan = np;
+	/* Swap: the old config is no longer referenced. */
 	free_services(d->services, d->nservices);
 	d->services = ns;
 	d->nservices = n;
@@ -293,7 +399,6 @@ daemon_apply(struct daemon *d, struct cfg *ncfg)
 	free(res);
 	free(errs);
 	free(whys);
-	free(ps);
 }
 
 static void
@@ -338,11 +443,11 @@ daemon_reload(struct daemon *d, const char *why)
 		    d->node);
 		if (d->node == NULL || d->state_file == NULL)
 			fatalx("out of memory");
-		/* The backends need the node name, known from now on.  Until
-		 * the layer 2 responder exists, layer 2 routes go to the
-		 * logging backend. */
+		/* The backends need the node name, known from now on. */
 		d->announcers[d->nannouncers++] = bgp_speaker_new(d->base, d->node);
-		d->announcers[d->nannouncers++] = announce_log_new(CFG_PROTO_LAYER2);
+		d->announcers[d->nannouncers++] = l2_responder_new(d->base, d->node);
+		d->members = l2_membership_new(d->base, d->node,
+		    on_members_changed, d);
 	}
 	daemon_apply(d, ncfg);
 	free_errors(d);
@@ -459,6 +564,9 @@ daemon_free(struct daemon *d)
 		event_free(d->ev_watch);
 	for (size_t i = 0; i < d->nannouncers; i++)
 		announcer_free(d->announcers[i]);
+	l2_membership_free(d->members);
+	if (d->ev_l2_settle)
+		event_free(d->ev_l2_settle);
 	plan_free(d->plan);
 	free_services(d->services, d->nservices);
 	alloc_free(d->alloc);

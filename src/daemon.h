@@ -21,6 +21,7 @@
 struct event_base;
 struct event;
 struct status_server;
+struct l2_membership;
 
 #define DAEMON_MAX_ANNOUNCERS 4
 
@@ -61,6 +62,9 @@ struct daemon {
 	unsigned long	 alloc_failures_total;
 
 	struct plan	*plan;
+	struct l2_membership *members;		/* layer 2: who is alive */
+	bool		 l2_settling;		/* start-up grace: members presumed alive */
+	struct event	*ev_l2_settle;
 	struct announcer *announcers[DAEMON_MAX_ANNOUNCERS];
 	size_t		 nannouncers;
 

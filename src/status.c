@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bgplb/l2.h"
 #include "bgplb/log.h"
 #include "bgplb_version.h"
 #include "daemon.h"
@@ -285,6 +286,12 @@ status_json_status(const struct daemon *d)
 		    cfg_proto_name(d->announcers[i]->ops->backend), bo);
 	}
 	json_object_object_add(o, "backends", b);
+	if (d->members != NULL) {
+		struct json_object *m = json_object_new_object();
+
+		l2_membership_status(d->members, m);
+		json_object_object_add(o, "membership", m);
+	}
 	json_object_object_add(o, "routes_planned", json_object_new_int64(
 	    d->plan ? (int64_t)d->plan->nroutes : 0));
 	json_object_object_add(o, "pools", status_json_pools(d));
@@ -393,6 +400,8 @@ status_metrics(const struct daemon *d)
 	for (size_t i = 0; i < d->nannouncers; i++)
 		if (d->announcers[i]->ops->metrics != NULL)
 			d->announcers[i]->ops->metrics(d->announcers[i]->ctx, b);
+	if (d->members != NULL)
+		l2_membership_metrics(d->members, b);
 	metric_head(b, "bgplb_info", "gauge", "Build and node information");
 	evbuffer_add_printf(b, "bgplb_info{version=\"%s\",node=\"", BGPLB_VERSION);
 	label_escape(b, d->node);
