@@ -18,6 +18,7 @@
 #include "bgplb/announce.h"
 #include "bgplb/config.h"
 #include "bgplb/hmap.h"
+#include "bgp_bfd.h"
 #include "bgp_msg.h"
 
 struct event_base;
@@ -136,6 +137,8 @@ struct bgp_peer {
 	size_t		 nvpn;
 	bool		 graceful_restart;
 	bool		 ebgp;
+	struct cfg_bfd	 bfd_cfg;
+	struct bfd_session *bfd;		/* NULL: BFD off (or not started) */
 
 	enum bgp_state	 state;			/* most advanced of the connections */
 	struct bgp_conn	*out;			/* the connection we opened */
@@ -188,6 +191,7 @@ struct bgp_speaker {
 	int		 listen_fd[2];		/* v4, v6 */
 	struct event	*listen_ev[2];
 	struct bgp_rattrs *attrs;		/* interned list */
+	struct bfd_ctx	*bfd;			/* BFD sockets, made on first use */
 	struct hmap	*routes;		/* route key -> struct bgp_route */
 	struct addr	 router_id;		/* global: config or first IPv4 */
 	bool		 shutting_down;

@@ -1101,6 +1101,9 @@ peer_connect(struct bgp_peer *p)
 
 	if (p->passive || p->out != NULL || p->conn != NULL)
 		return;
+	/* With BFD the session waits for the path to be proven up. */
+	if (p->bfd != NULL && bfd_session_state(p->bfd) != BFD_ST_UP)
+		return;
 	arm_connect_retry(p);
 	fd = socket(p->address.af == ADDR_AF_INET ? AF_INET : AF_INET6,
 	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -1183,11 +1186,52 @@ bgp_peer_schedule_flush(struct bgp_peer *p)
 		evtimer_add(p->t_flush, &tv);
 }
 
+/*
+ * BFD says the path to the peer is up or down.  Down: tear the session down
+ * at once (Cease / BFD Down) so the router withdraws our routes without
+ * waiting for the hold timer.  Up: connect now.
+ */
+static void
+on_bfd(void *arg, bool up, const char *why)
+{
+	struct bgp_peer *p = arg;
+	char msg[128];
+
+	if (up) {
+		log_info("bgp", "peer %s: BFD up", p->name);
+		p->connect_retry_cur_ms = p->connect_time_ms;
+		if (p->state == BGP_ST_IDLE || p->state == BGP_ST_ACTIVE) {
+			evtimer_del(p->t_idle_hold);
+			bgp_peer_start(p);
+		}
+		return;
+	}
+	snprintf(msg, sizeof(msg), "BFD down: %s", why ? why : "");
+	log_warn("bgp", "peer %s: %s", p->name, msg);
+	if (p->state != BGP_ST_IDLE || p->out != NULL || p->in != NULL)
+		bgp_peer_stop(p, BGP_ERR_CEASE_BFD_DOWN, NULL, false);
+	snprintf(p->last_error, sizeof(p->last_error), "%s", msg);
+	/* Wait in Active for BFD to come back (on_bfd up restarts us). */
+	set_state(p, BGP_ST_ACTIVE, msg);
+}
+
 void
 bgp_peer_start(struct bgp_peer *p)
 {
 	if (p->deleting || p->sp->shutting_down)
 		return;
+	if (p->bfd_cfg.enabled && p->bfd == NULL) {
+		const struct addr *local = p->source_address.af ?
+		    &p->source_address : NULL;
+
+		if (p->sp->bfd == NULL)
+			p->sp->bfd = bfd_ctx_new(p->sp->base);
+		p->bfd = bfd_session_new(p->sp->bfd, local, &p->address,
+		    p->ebgp_multihop > 1, &p->bfd_cfg, on_bfd, p);
+		if (p->bfd == NULL)
+			snprintf(p->last_error, sizeof(p->last_error),
+			    "cannot start BFD (see the log); BGP runs without it");
+	}
 	evtimer_del(p->t_idle_hold);
 	if (p->state == BGP_ST_IDLE)
 		set_state(p, BGP_ST_ACTIVE, p->passive ? "start (passive)" : "start");
@@ -1222,13 +1266,40 @@ bgp_peer_stop(struct bgp_peer *p, uint8_t subcode, const char *msg, bool restart
 
 /* ---- the listener -------------------------------------------------------- */
 
+/*
+ * The configured peer a connection comes from: same address and same VRF.
+ * An accepted socket is bound to the VRF device it arrived through (with
+ * net.ipv4.tcp_l3mdev_accept=1); one in the default VRF is bound to none.
+ * A peer of a VRF never matches a connection of another VRF, so a VRF's
+ * routes can't leak into the default table through a passive session.
+ */
 static struct bgp_peer *
-peer_by_addr(struct bgp_speaker *sp, const struct addr *a)
+peer_by_addr(struct bgp_speaker *sp, const struct addr *a, const char *vrf)
 {
-	for (size_t i = 0; i < sp->npeers; i++)
-		if (addr_eq(&sp->peers[i]->address, a) && !sp->peers[i]->deleting)
-			return sp->peers[i];
+	for (size_t i = 0; i < sp->npeers; i++) {
+		struct bgp_peer *p = sp->peers[i];
+
+		if (!addr_eq(&p->address, a) || p->deleting)
+			continue;
+		if ((p->vrf == NULL) != (vrf == NULL) ||
+		    (vrf != NULL && strcmp(p->vrf, vrf) != 0))
+			continue;
+		return p;
+	}
 	return NULL;
+}
+
+/* The VRF device an accepted socket is bound to, or NULL. */
+static const char *
+socket_vrf(int fd, char *buf, size_t len)
+{
+	socklen_t sl = (socklen_t)len;
+
+	memset(buf, 0, len);
+	if (getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, buf, &sl) == -1 ||
+	    buf[0] == '\0')
+		return NULL;
+	return buf;
 }
 
 static void
@@ -1241,17 +1312,27 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
 	struct bgp_conn *c;
 	struct addr remote;
 	uint16_t port;
-	char a[ADDR_STRLEN];
+	char a[ADDR_STRLEN], vrfbuf[IF_NAMESIZE + 1];
+	const char *vrf;
 	int fd, one = 1;
 
 	fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1)
 		return;
 	sockaddr_to_addr((struct sockaddr *)&ss, &remote, &port);
-	p = peer_by_addr(sp, &remote);
+	vrf = socket_vrf(fd, vrfbuf, sizeof(vrfbuf));
+	p = peer_by_addr(sp, &remote, vrf);
 	if (p == NULL) {
-		log_info("bgp", "connection from %s port %u refused: not a "
-		    "configured peer", addr_ntop(&remote, a, sizeof(a)), port);
+		log_info("bgp", "connection from %s port %u%s%s refused: not a "
+		    "configured peer%s", addr_ntop(&remote, a, sizeof(a)), port,
+		    vrf ? " in VRF " : "", vrf ? vrf : "",
+		    vrf ? " of that VRF" : " of the default VRF");
+		close(fd);
+		return;
+	}
+	if (p->bfd != NULL && bfd_session_state(p->bfd) != BFD_ST_UP) {
+		log_info("bgp", "peer %s: incoming connection refused: BFD is "
+		    "not up", p->name);
 		close(fd);
 		return;
 	}
@@ -1409,6 +1490,7 @@ copy_cfg(struct bgp_peer *p, const struct cfg_peer *c)
 	}
 	p->graceful_restart = c->graceful_restart;
 	p->ebgp = c->asn != c->my_asn;
+	p->bfd_cfg = c->bfd;
 }
 
 static bool
@@ -1429,7 +1511,12 @@ bgp_peer_cfg_same(const struct bgp_peer *p, const struct cfg_peer *c)
 	    p->ebgp_multihop != c->ebgp_multihop ||
 	    !addr_eq(&p->source_address, &c->source_address) ||
 	    !addr_eq(&p->router_id, &c->router_id) || !streq(p->vrf, c->vrf) ||
-	    p->graceful_restart != c->graceful_restart || p->nvpn != c->nvpn)
+	    p->graceful_restart != c->graceful_restart || p->nvpn != c->nvpn ||
+	    p->bfd_cfg.enabled != c->bfd.enabled ||
+	    p->bfd_cfg.min_rx_ms != c->bfd.min_rx_ms ||
+	    p->bfd_cfg.min_tx_ms != c->bfd.min_tx_ms ||
+	    p->bfd_cfg.multiplier != c->bfd.multiplier ||
+	    p->bfd_cfg.passive != c->bfd.passive)
 		return false;
 	for (size_t i = 0; i < p->nvpn; i++)
 		if (!streq(p->vpn[i], c->vpn[i]))
@@ -1456,6 +1543,9 @@ bgp_peer_reconfigure(struct bgp_peer *p, const struct cfg_peer *c)
 {
 	bgp_peer_stop(p, BGP_ERR_CEASE_CONFIG_CHANGE, "configuration changed",
 	    false);
+	if (p->bfd != NULL)
+		bfd_session_free(p->bfd);	/* restarted with the peer */
+	p->bfd = NULL;
 	free_cfg_strings(p);
 	copy_cfg(p, c);
 	p->idle_hold_cur_ms = IDLE_HOLD_BASE_MS;
@@ -1495,6 +1585,9 @@ bgp_peer_free(struct bgp_peer *p)
 	if (p == NULL)
 		return;
 	p->deleting = true;
+	if (p->bfd != NULL)
+		bfd_session_free(p->bfd);
+	p->bfd = NULL;
 	conn_free(p->out);
 	conn_free(p->in);
 	event_free(p->t_connect_retry);

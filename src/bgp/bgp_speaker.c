@@ -405,7 +405,11 @@ peer_json(const struct bgp_speaker *sp, const struct bgp_peer *p)
 	{
 		struct json_object *b = json_object_new_object();
 
-		json_object_object_add(b, "state", jstr("disabled"));
+		if (p->bfd != NULL)
+			bfd_session_status(p->bfd, b);
+		else
+			json_object_object_add(b, "state", jstr(
+			    p->bfd_cfg.enabled ? "not started" : "disabled"));
 		json_object_object_add(o, "bfd", b);
 	}
 	{
@@ -498,6 +502,16 @@ static uint64_t g_rr_r(const struct bgp_peer *p) { return p->rcvd.msgs[BGP_MSG_R
 static uint64_t g_tot_s(const struct bgp_peer *p) { return p->sent.msgs[0]; }
 static uint64_t g_tot_r(const struct bgp_peer *p) { return p->rcvd.msgs[0]; }
 static uint64_t g_flaps(const struct bgp_peer *p) { return p->flaps; }
+static uint64_t g_bfd_up(const struct bgp_peer *p)
+{ return p->bfd != NULL && bfd_session_state(p->bfd) == BFD_ST_UP; }
+static uint64_t g_bfd_in(const struct bgp_peer *p)
+{ return p->bfd ? bfd_session_counters(p->bfd)->rx : 0; }
+static uint64_t g_bfd_out(const struct bgp_peer *p)
+{ return p->bfd ? bfd_session_counters(p->bfd)->tx : 0; }
+static uint64_t g_bfd_upev(const struct bgp_peer *p)
+{ return p->bfd ? bfd_session_counters(p->bfd)->up_events : 0; }
+static uint64_t g_bfd_downev(const struct bgp_peer *p)
+{ return p->bfd ? bfd_session_counters(p->bfd)->down_events : 0; }
 
 static void
 sp_metrics(void *ctx, struct evbuffer *b)
@@ -525,6 +539,11 @@ sp_metrics(void *ctx, struct evbuffer *b)
 		{ "bgplb_bgp_notifications_received_total", "counter", "NOTIFICATION messages received", g_not_r },
 		{ "bgplb_bgp_route_refresh_received_total", "counter", "ROUTE-REFRESH messages received", g_rr_r },
 		{ "bgplb_bgp_flaps_total", "counter", "Times the session left Established", g_flaps },
+		{ "metallb_bfd_session_up", "gauge", "BFD session state (1 is up, 0 is down)", g_bfd_up },
+		{ "metallb_bfd_control_packet_input", "counter", "Number of received BFD control packets", g_bfd_in },
+		{ "metallb_bfd_control_packet_output", "counter", "Number of sent BFD control packets", g_bfd_out },
+		{ "metallb_bfd_session_up_events", "counter", "Number of BFD session up events", g_bfd_upev },
+		{ "metallb_bfd_session_down_events", "counter", "Number of BFD session down events", g_bfd_downev },
 	};
 
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
@@ -561,11 +580,15 @@ sp_shutdown(void *ctx)
 
 	sp->shutting_down = true;
 	/* RFC 8203: tell the router why; the Cease withdraws our routes. */
-	for (size_t i = 0; i < sp->npeers; i++)
+	for (size_t i = 0; i < sp->npeers; i++) {
 		if (sp->peers[i]->state != BGP_ST_IDLE || sp->peers[i]->out ||
 		    sp->peers[i]->in)
 			bgp_peer_stop(sp->peers[i], BGP_ERR_CEASE_ADMIN_SHUTDOWN,
 			    "bgplbd shutting down", false);
+		/* AdminDown: a planned stop, not a path failure. */
+		if (sp->peers[i]->bfd != NULL)
+			bfd_session_set_admin_down(sp->peers[i]->bfd, true);
+	}
 	bgp_listen_close(sp);
 }
 
@@ -589,6 +612,8 @@ sp_destroy(void *ctx)
 	for (size_t i = 0; i < sp->npeers; i++)
 		bgp_peer_free(sp->peers[i]);
 	free(sp->peers);
+	if (sp->bfd != NULL)
+		bfd_ctx_free(sp->bfd);
 	bgp_listen_close(sp);
 	while (sp->attrs != NULL) {
 		struct bgp_rattrs *a = sp->attrs;

@@ -127,6 +127,10 @@ class Path:
     local_pref: int = None
     peer: str = None                               # address of the sender
     raw_large: dict = None
+    ext_communities: set = field(default_factory=set)  # "RT:64512:13", "LB:64512:125000"
+    rd: str = None                                 # VPN routes: "64512:13"
+    labels: list = field(default_factory=list)     # VPN routes: MPLS labels
+    stale: bool = False                            # kept by a graceful-restart helper
 
     @property
     def nexthop(self):
@@ -143,6 +147,12 @@ WELL_KNOWN_BY_VALUE = {v: k for k, v in WELL_KNOWN.items()}
 
 def community_name(hi, lo):
     return WELL_KNOWN_BY_VALUE.get((hi, lo), f"{hi}:{lo}")
+
+
+def ext_community_names(text):
+    """FRR's extended community string ("RT:64512:13 RT:64512:14",
+    "LB:64512:125000 (1.000 Mbps)") as a set of "KIND:VALUE" tokens."""
+    return set(re.findall(r"\b([A-Za-z]+:[0-9.:]+)", text or ""))
 
 
 def render(template, *, router_as=TEMPLATE_ROUTER_AS, node_as=TEMPLATE_NODE_AS,
@@ -326,7 +336,37 @@ class Frr(RouterBase):
             elif "localpref" in p:
                 path.local_pref = p["localpref"]
             path.peer = (p.get("peer") or {}).get("peerId")
+            path.ext_communities = ext_community_names(
+                (p.get("extendedCommunity") or {}).get("string"))
+            path.stale = bool(p.get("stale"))
             out.append(path)
+        return out
+
+    def vpn_routes(self, afi):
+        """VPN routes (SAFI 128) with every attribute: {(rd, prefix): [Path]}
+        (afi "ipv4" or "ipv6"; FRR needs no kernel VRF to hold them)."""
+        listing = self.json(f"show bgp {afi} vpn json")
+        rds = ((listing.get("routes") or {}).get("routeDistinguishers") or {})
+        prefixes = {pfx for table in rds.values() for pfx in table}
+        out = {}
+        for prefix in sorted(prefixes):
+            detail = self.json(f"show bgp {afi} vpn {prefix} json")
+            for rd, entry in detail.items():
+                if not isinstance(entry, dict) or entry.get("prefix") != prefix:
+                    continue
+                for p in entry.get("paths", []):
+                    path = Path(rd=rd)
+                    for nh in p.get("nexthops", []):
+                        path.nexthops.append(nh.get("ip"))
+                    asp = (p.get("aspath") or {}).get("string", "")
+                    path.as_path = [int(x) for x in asp.split() if x.isdigit()]
+                    path.ext_communities = ext_community_names(
+                        (p.get("extendedCommunity") or {}).get("string"))
+                    if "remoteLabel" in p:
+                        path.labels = [p["remoteLabel"]]
+                    path.peer = (p.get("peer") or {}).get("peerId")
+                    path.stale = bool(p.get("stale"))
+                    out.setdefault((rd, prefix), []).append(path)
         return out
 
     @staticmethod
@@ -337,6 +377,7 @@ class Frr(RouterBase):
         path.as_path = [int(x) for x in str(p.get("path", "")).split() if x.isdigit()]
         path.local_pref = p.get("locPrf")
         path.peer = p.get("peerId")
+        path.stale = bool(p.get("stale"))
         return path
 
 
@@ -454,10 +495,26 @@ class Gobgp(RouterBase):
             out[prefix] = [self._path(p) for p in paths]
         return out
 
+    def vpn_routes(self, afi):
+        """VPN routes: {(rd, prefix): [Path]} (afi "ipv4" or "ipv6")."""
+        data = self.gjson("global", "rib", "-a", "vpn" + afi[-2:]) or {}
+        out = {}
+        for paths in data.values():
+            for p in paths:
+                nlri = p.get("nlri") or {}
+                rd = nlri.get("rd") or {}
+                path = self._path(p)
+                if rd:      # every RD type prints as ADMIN:ASSIGNED
+                    path.rd = f"{rd.get('admin')}:{rd.get('assigned')}"
+                path.labels = list(nlri.get("labels") or [])
+                out.setdefault((path.rd, nlri.get("prefix")), []).append(path)
+        return out
+
     @staticmethod
     def _path(p):
         path = Path()
         path.peer = p.get("source-id") and p.get("neighbor-ip")
+        path.stale = bool(p.get("stale"))
         for a in p.get("attrs", []):
             t = a.get("type")
             if t == 3:                                   # NEXT_HOP
@@ -474,6 +531,12 @@ class Gobgp(RouterBase):
             elif t == 8:                                 # COMMUNITIES
                 for c in a.get("communities", []):
                     path.communities.add(community_name(c >> 16, c & 0xFFFF))
+            elif t == 16:                                # EXTENDED_COMMUNITIES
+                for c in a.get("value", []):
+                    kind = {(0, 2): "RT", (1, 2): "RT", (2, 2): "RT",
+                            (0, 3): "SoO"}.get((c.get("type"), c.get("subtype")),
+                                              f"{c.get('type')}/{c.get('subtype')}")
+                    path.ext_communities.add(f"{kind}:{c.get('value')}")
             elif t == 32:                                # LARGE_COMMUNITY
                 for c in a.get("value", []):
                     path.large_communities.add(":".join(
