@@ -35,22 +35,6 @@
 /* A state file is a few MB at most; refuse to slurp anything absurd. */
 #define STATE_MAX_BYTES	(256u * 1024 * 1024)
 
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
 
 static int
 fsync_dir_of(const char *path)
@@ -70,44 +54,56 @@ fail:
 	return rc;
 }
 
-static struct json_object *
-state_to_json(const struct alloc_assignment *as, size_t n)
+/* A JSON string literal for s (escaped by json-c, one small object). */
+static void
+put_jstr(FILE *f, const char *s)
 {
-	struct json_object *root, *list;
+	struct json_object *o = json_object_new_string(s);
+
+	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE), f);
+	json_object_put(o);
+}
+
+/*
+ * Stream the document: with 100k services a json-c tree of it would cost
+ * more memory than everything else the daemon keeps (and the allocator
+ * keeps the freed pages), so one assignment at a time.
+ */
+static void
+state_write(FILE *f, const struct alloc_assignment *as, size_t n)
+{
 	char buf[ADDR_STRLEN];
+	bool first = true;
 
-	root = json_object_new_object();
-	list = json_object_new_array();
-	json_object_object_add(root, "version", json_object_new_int(STATE_VERSION));
-	json_object_object_add(root, "assignments", list);
+	fprintf(f, "{\n  \"version\": %d,\n  \"assignments\": [", STATE_VERSION);
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *o, *addrs;
-
 		if (as[i].service == NULL || as[i].naddrs == 0)
 			continue;
-		o = json_object_new_object();
-		addrs = json_object_new_array();
-		json_object_object_add(o, "service",
-		    json_object_new_string(as[i].service));
-		if (as[i].pool != NULL)
-			json_object_object_add(o, "pool",
-			    json_object_new_string(as[i].pool));
-		for (size_t j = 0; j < as[i].naddrs && j < 2; j++)
-			json_object_array_add(addrs, json_object_new_string(
-			    addr_ntop(&as[i].addrs[j], buf, sizeof(buf))));
-		json_object_object_add(o, "addresses", addrs);
-		json_object_array_add(list, o);
+		fputs(first ? "\n    { \"service\": " : ",\n    { \"service\": ", f);
+		first = false;
+		put_jstr(f, as[i].service);
+		if (as[i].pool != NULL) {
+			fputs(", \"pool\": ", f);
+			put_jstr(f, as[i].pool);
+		}
+		fputs(", \"addresses\": [ ", f);
+		for (size_t j = 0; j < as[i].naddrs && j < 2; j++) {
+			if (j > 0)
+				fputs(", ", f);
+			put_jstr(f, addr_ntop(&as[i].addrs[j], buf, sizeof(buf)));
+		}
+		fputs(" ] }", f);
 	}
-	return root;
+	fputs(first ? "]\n}\n" : "\n  ]\n}\n", f);
 }
 
 int
 alloc_state_save(const char *path, const struct alloc_assignment *as, size_t n,
     char *err, size_t errlen)
 {
-	struct json_object *root = NULL;
-	const char *text;
 	char *tmp = NULL;
+	FILE *f = NULL;
 	int fd = -1;
 
 	if (asprintf(&tmp, "%s.tmp", path) < 0) {
@@ -115,33 +111,27 @@ alloc_state_save(const char *path, const struct alloc_assignment *as, size_t n,
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto fail;
 	}
-	if ((root = state_to_json(as, n)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto fail;
-	}
-	text = json_object_to_json_string_ext(root,
-	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto fail;
 	}
-	if (write_all(fd, text, strlen(text)) < 0 ||
-	    write_all(fd, "\n", 1) < 0) {
+	fd = -1;	/* f owns it now */
+	state_write(f, as, n);
+	if (fflush(f) != 0 || ferror(f)) {
 		snprintf(err, errlen, "%s: write: %s", tmp, strerror(errno));
 		goto fail;
 	}
-	if (fsync(fd) < 0) {
+	if (fsync(fileno(f)) < 0) {
 		snprintf(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
 		goto fail;
 	}
-	if (close(fd) < 0) {
-		fd = -1;
+	if (fclose(f) != 0) {
+		f = NULL;
 		snprintf(err, errlen, "%s: close: %s", tmp, strerror(errno));
 		goto fail;
 	}
-	fd = -1;
+	f = NULL;
 	if (rename(tmp, path) < 0) {
 		snprintf(err, errlen, "%s: rename from %s: %s", path, tmp,
 		    strerror(errno));
@@ -152,19 +142,18 @@ alloc_state_save(const char *path, const struct alloc_assignment *as, size_t n,
 		snprintf(err, errlen, "%s: fsync of its directory: %s", path,
 		    strerror(errno));
 		free(tmp);
-		json_object_put(root);
 		return -1;
 	}
 	free(tmp);
-	json_object_put(root);
 	return 0;
 fail:
+	if (f != NULL)
+		fclose(f);
 	if (fd >= 0)
 		close(fd);
 	if (tmp != NULL)
 		unlink(tmp);
 	free(tmp);
-	json_object_put(root);
 	return -1;
 }
 

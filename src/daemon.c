@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <libgen.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,8 +38,10 @@ free_errors(struct daemon *d)
 static void
 free_services(struct daemon_service *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		alloc_assignment_clear(&s[i].assign);
+		free(s[i].why);
+	}
 	free(s);
 }
 
@@ -306,7 +309,10 @@ daemon_apply(struct daemon *d, struct cfg *ncfg)
 		ns[i].cfg = &ncfg->services[i];
 		ns[i].assign = res[i];
 		ns[i].err = errs[i];
-		snprintf(ns[i].why, sizeof(ns[i].why), "%s", whys[i]);
+		/* Only failures keep their reason: 100k services would
+		 * otherwise carry 25 MB of empty strings. */
+		if (errs[i] != ALLOC_OK && (ns[i].why = strdup(whys[i])) == NULL)
+			fatalx("out of memory");
 		if (errs[i] != ALLOC_OK) {
 			d->alloc_failures_total++;
 			log_warn("alloc", "service %s: %s", ncfg->services[i].name,
@@ -399,6 +405,9 @@ daemon_apply(struct daemon *d, struct cfg *ncfg)
 	free(res);
 	free(errs);
 	free(whys);
+	/* A reload of a large config frees as much as it allocates; give the
+	 * pages back instead of keeping the peak for good. */
+	malloc_trim(0);
 }
 
 static void

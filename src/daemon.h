@@ -36,7 +36,7 @@ struct daemon_service {
 	const struct cfg_service *cfg;		/* points into d->cfg */
 	struct alloc_assignment assign;		/* naddrs 0 when allocation failed */
 	enum alloc_err	 err;
-	char		 why[256];
+	char		*why;			/* why it has no address; NULL when it has */
 };
 
 struct daemon {

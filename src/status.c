@@ -196,7 +196,7 @@ status_json_services(const struct daemon *d)
 		    jstr(s->assign.pool ? s->assign.pool : s->cfg->pool));
 		json_object_object_add(o, "protocol",
 		    jstr(p ? cfg_proto_name(p->protocol) : NULL));
-		if (s->err != ALLOC_OK)
+		if (s->err != ALLOC_OK && s->why != NULL)
 			json_object_object_add(o, "error", jstr(s->why));
 		service_routes(d, s->cfg->name, o);
 		json_object_array_add(arr, o);
