@@ -2,6 +2,7 @@
 # tests/lab/lab.sh - the README's main command: a BGP lab in network namespaces.
 #
 #   sudo ./tests/lab/lab.sh          # install what is missing, build, bring the lab up
+#   sudo ./tests/lab/lab.sh up layer2  # the same with the walk-through's layer 2 pools
 #   sudo ./tests/lab/lab.sh down     # tear it down
 #   sudo ./tests/lab/lab.sh status   # the router's view and the nodes' sessions again
 #
@@ -9,6 +10,10 @@
 # FIB); three node namespaces each run bgplbd with tests/lab/bgplb-lab.yaml
 # (the MetalLB walk-through's pools switched to BGP, its Service and a few
 # more, IPv4 and IPv6).  All nodes sit on one bridge in the router namespace.
+# In layer2 mode the nodes run tests/lab/bgplb-lab-l2.yaml (the walk-through's
+# layer 2 pools as they were, with membership between the nodes) and the
+# router namespace is a client on the bridge: it ARPs for the service
+# addresses and exactly one node answers each.
 # The lab stays up when this script ends; `down` removes everything it made.
 # If bringing it up fails half-way, everything made so far is removed.
 set -eu
@@ -40,9 +45,40 @@ lab_down() {
 
 VT() { vtysh --vty_socket $RUN/frr "$@"; }
 
+node_of_mac() {
+	local i
+	[ -n "$1" ] || { echo "-"; return; }
+	for i in $(seq 1 $NODES); do
+		if ip -n "$LAB_PREFIX-n$i" link show eth0 2>/dev/null | grep -qi "$1"; then
+			echo "node-$i"; return
+		fi
+	done
+	echo "?"
+}
+
+l2_status() {
+	local ip mac
+	echo "== membership (node 1)"
+	ip netns exec "$LAB_PREFIX-n1" curl -s 127.0.0.1:7473/v1/status |
+		jq -r '.membership.members[]? | "   \(.name): \(.state)"'
+	echo; echo "== node 1: bgplbctl services"
+	ip netns exec "$LAB_PREFIX-n1" "$BGPLB_TOP/build/src/ctl/bgplbctl" services
+	echo; echo "== client (router namespace): who answers ARP for each service address"
+	for ip in $(ip netns exec "$LAB_PREFIX-n1" curl -s 127.0.0.1:7473/v1/services |
+		jq -r '.[].addresses[]'); do
+		mac=$(ip netns exec "$LAB_PREFIX-rtr" arping -c 1 -w 2 -I br0 "$ip" 2>/dev/null |
+			grep -oiE '([0-9a-f]{2}:){5}[0-9a-f]{2}' | head -1)
+		echo "   $ip is at ${mac:-(no answer)} ($(node_of_mac "$mac"))"
+	done
+}
+
 lab_status() {
 	[ -f $RUN/lab.env ] || { echo "no lab is running (sudo $0)"; exit 1; }
 	. $RUN/lab.env
+	if [ "${LAB_MODE:-bgp}" = layer2 ]; then
+		l2_status
+		return
+	fi
 	echo "== router: show bgp summary"
 	VT -c "show bgp summary"
 	echo; echo "== router: show bgp ipv4 unicast"
@@ -57,11 +93,17 @@ lab_status() {
 	ip netns exec "$LAB_PREFIX-n1" "$BGPLB_TOP/build/src/ctl/bgplbctl" services
 }
 
+MODE=bgp
 case "${1:-up}" in
 down) lab_down; exit 0 ;;
 status) lab_status; exit 0 ;;
-up) ;;
-*) echo "usage: $0 [up|down|status]" >&2; exit 2 ;;
+up)
+	case "${2:-bgp}" in
+	bgp) ;;
+	layer2) MODE=layer2; LAB_CONF=$BGPLB_TOP/tests/lab/bgplb-lab-l2.yaml ;;
+	*) echo "usage: $0 up [bgp|layer2]" >&2; exit 2 ;;
+	esac ;;
+*) echo "usage: $0 [up [bgp|layer2]|down|status]" >&2; exit 2 ;;
 esac
 
 if [ -f $RUN/lab.env ]; then
@@ -69,7 +111,7 @@ if [ -f $RUN/lab.env ]; then
 	exit 1
 fi
 
-install_pkgs $BGPLB_BUILD_PKGS $BGPLB_LAB_PKGS
+install_pkgs $BGPLB_BUILD_PKGS $BGPLB_LAB_PKGS arping openssl
 echo "== building"
 build_bgplb "$BGPLB_TOP/build"
 BGPLBD=$BGPLB_TOP/build/src/bgplbd
@@ -80,6 +122,7 @@ NAMESPACES=$R
 mkdir -p $RUN
 cat >$RUN/lab.env <<EOF
 LAB_PREFIX=$P
+LAB_MODE=$MODE
 LAB_NAMESPACES="$R"
 EOF
 up_ok=0
@@ -115,6 +158,13 @@ for i in $(seq 1 $NODES); do
 	ip -n $N link set eth0 up
 done
 
+if [ $MODE = layer2 ]; then
+	# The shared membership key, as a Kubernetes Secret would mount it.
+	openssl rand -hex 32 >$RUN/membership.key
+	chmod 600 $RUN/membership.key
+fi
+
+if [ $MODE = bgp ]; then
 echo "== router: FRR (AS 64500) with $FRR_CONF"
 mkdir -p $RUN/frr
 cp "$FRR_CONF" $RUN/frr/bgpd.conf
@@ -127,8 +177,9 @@ ip netns exec $R /usr/lib/frr/bgpd -d -n -f $RUN/frr/bgpd.conf -i $RUN/frr/bgpd.
 	-z $RUN/frr/zserv.api --vty_socket $RUN/frr -A 127.0.0.1 -P 0 >$RUN/frr/bgpd.log 2>&1
 for _ in $(seq 50); do [ -S $RUN/frr/bgpd.vty ] && break; sleep 0.1; done
 [ -S $RUN/frr/bgpd.vty ] || { echo "FRR bgpd did not start: $RUN/frr/bgpd.log" >&2; exit 1; }
+fi
 
-echo "== nodes: bgplbd (AS 64512) with $LAB_CONF"
+echo "== nodes: bgplbd with $LAB_CONF"
 for i in $(seq 1 $NODES); do
 	N=$P-n$i
 	mkdir -p $RUN/node$i
@@ -137,6 +188,37 @@ for i in $(seq 1 $NODES); do
 		--status-listen 127.0.0.1:7473 >$RUN/node$i/bgplbd.log 2>&1 &
 	echo "   node-$i: $N, 10.0.0.1$i, log $RUN/node$i/bgplbd.log"
 done
+
+if [ $MODE = layer2 ]; then
+	echo "== waiting for the nodes to see each other alive"
+	ok=0
+	for _ in $(seq 100); do
+		n=$(ip netns exec $P-n1 curl -s 127.0.0.1:7473/v1/status 2>/dev/null |
+			jq '[.membership.members[]? | select(.state == "alive" or .state == "self")] | length' 2>/dev/null)
+		if [ "${n:-0}" -ge "$NODES" ]; then ok=1; break; fi
+		sleep 0.1
+	done
+	[ $ok = 1 ] || { echo "the nodes did not all come alive; see $RUN/node*/bgplbd.log" >&2; exit 1; }
+	sleep 1   # the start-up grace (dead-after) and the first gratuitous ARPs
+	up_ok=1
+	trap - EXIT
+	lab_status
+	cat <<EOF
+
+== the lab is running (layer 2)
+Look around:
+  ip netns exec $R arping -I br0 172.16.13.254      # who answers for the walk-through's service
+  ip netns exec $P-n1 $BGPLB_TOP/build/src/ctl/bgplbctl services|status
+  ip netns exec $P-n1 curl -s 127.0.0.1:7473/v1/status | jq .membership
+  fail over: kill the bgplbd of the node that answers (ip netns pids $P-nN),
+    then arping again: another node answers within a second
+  logs: $RUN/node*/bgplbd.log
+  sudo $0 status                                     # this summary again
+Tear down:
+  sudo $0 down
+EOF
+	exit 0
+fi
 
 echo "== waiting for the router to hold every node's routes"
 ok=0
