@@ -275,6 +275,11 @@ on_members_changed(void *arg)
 	if (d->cfg == NULL || d->stopping)
 		return;
 	apply_plan(d, build_plan(d, d->cfg, d->services, d->nservices));
+	/* Someone may have answered for our addresses while it thought us
+	 * dead: tell the clients again who owns what. */
+	for (size_t i = 0; i < d->nannouncers; i++)
+		if (d->announcers[i]->ops->backend == CFG_PROTO_LAYER2)
+			l2_responder_reannounce(d->announcers[i]);
 }
 
 /* Allocate, persist, plan and announce for a validated config; takes ncfg. */

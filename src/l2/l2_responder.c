@@ -667,7 +667,10 @@ iface_usable(const struct l2_iface *ifc)
 {
 	static const uint8_t zero[L2_ETH_ALEN];
 
-	return ifc->seen && (ifc->flags & IFF_UP) && !(ifc->flags & IFF_LOOPBACK) &&
+	/* IFF_RUNNING: with the carrier gone nobody hears us, and when it
+	 * comes back the link counts as new, which re-sends gratuitous ARP. */
+	return ifc->seen && (ifc->flags & IFF_UP) && (ifc->flags & IFF_RUNNING) &&
+	    !(ifc->flags & IFF_LOOPBACK) &&
 	    ifc->hatype == ARPHRD_ETHER && memcmp(ifc->mac, zero, L2_ETH_ALEN) != 0;
 }
 
@@ -1233,6 +1236,25 @@ static const struct announcer_ops l2_ops = {
 	.shutdown = l2r_shutdown,
 	.destroy = l2r_destroy,
 };
+
+/*
+ * Send gratuitous ARP / unsolicited NA again for every address we own.  The
+ * core calls it when membership changes: after a false death (heartbeats
+ * lost for a moment) the others took our addresses and announced them; when
+ * we are seen again they stop answering, but our own plan never changed,
+ * so without this the clients would keep the other node's MAC until their
+ * neighbour entries expire.
+ */
+void
+l2_responder_reannounce(struct announcer *an)
+{
+	struct l2_responder *rs = an->ctx;
+
+	if (rs->stopped)
+		return;
+	for (size_t i = 0; i < rs->naddrs; i++)
+		garp_start(rs, rs->addrs[i]);
+}
 
 struct announcer *
 l2_responder_new(struct event_base *base, const char *node)
