@@ -1221,13 +1221,15 @@ out:
 enum {
 	PE_NAME, PE_ADDRESS, PE_ASN, PE_MY_ASN, PE_PORT, PE_HOLD, PE_KEEPALIVE,
 	PE_CONNECT, PE_PASSIVE, PE_PASSWORD, PE_MULTIHOP, PE_SOURCE,
-	PE_ROUTER_ID, PE_VRF, PE_VPN, PE_GR, PE_BFD, PE_SEL, PE_SELS, PE__N
+	PE_ROUTER_ID, PE_VRF, PE_VPN, PE_GR, PE_BFD, PE_SEL, PE_SELS,
+	PE_MAX_PREFIXES, PE__N
 };
 static const char *const peer_keys[PE__N] = {
 	"name", "address", "asn", "my-asn", "port", "hold-time",
 	"keepalive-time", "connect-time", "passive", "password",
 	"ebgp-multihop", "source-address", "router-id", "vrf", "vpn",
 	"graceful-restart", "bfd", "node-selector", "node-selectors",
+	"max-prefixes",
 };
 static const char *const peer_keys_legacy[PE__N] = {
 	[PE_ADDRESS] = "peer-address", [PE_ASN] = "peer-asn",
@@ -1350,7 +1352,14 @@ walk_peer(struct lctx *c, const struct ynode *it, size_t idx,
 		path_pop(c, o);
 	}
 	get_bool(c, "passive", v[PE_PASSIVE], &p->passive);
-	get_str(c, "password", v[PE_PASSWORD], &p->password);
+	if (get_str(c, "password", v[PE_PASSWORD], &p->password) == 0 &&
+	    p->password != NULL && strlen(p->password) > CFG_MD5_KEY_MAX) {
+		o = path_key(c, "password");
+		/* The length only: the value is a secret. */
+		err(c, v[PE_PASSWORD], "longer than %d bytes (%zu), the limit of "
+		    "a TCP MD5 key", CFG_MD5_KEY_MAX, strlen(p->password));
+		path_pop(c, o);
+	}
 
 	if (v[PE_MULTIHOP] != NULL) {
 		const struct ynode *m = v[PE_MULTIHOP];
@@ -1399,6 +1408,13 @@ walk_peer(struct lctx *c, const struct ynode *it, size_t idx,
 		path_pop(c, o);
 	}
 	get_bool(c, "graceful-restart", v[PE_GR], &p->graceful_restart);
+	{
+		uint64_t mp;
+
+		if (get_uint(c, "max-prefixes", v[PE_MAX_PREFIXES], 1,
+		    UINT32_MAX, &mp) == 0 && v[PE_MAX_PREFIXES] != NULL)
+			p->max_prefixes = (uint32_t)mp;
+	}
 	if (v[PE_BFD] != NULL)
 		walk_bfd(c, v[PE_BFD], &p->bfd);
 	parse_selector(c, "node-selector", v[PE_SEL], keys[PE_SELS],
@@ -2427,12 +2443,12 @@ walk_kubernetes(struct lctx *c, const struct ynode *n)
 enum {
 	TOP_NODE, TOP_ROUTER_ID, TOP_STATUS, TOP_STATE, TOP_BGP_PORT, TOP_COMMS,
 	TOP_NODES, TOP_POOLS, TOP_PEERS, TOP_VRFS, TOP_SERVICES, TOP_LAYER2,
-	TOP_K8S, TOP__N
+	TOP_K8S, TOP_STATUS_TOKEN, TOP_STATUS_INSECURE, TOP__N
 };
 static const char *const top_keys[TOP__N] = {
 	"node", "router-id", "status-listen", "state-file", "bgp-listen-port",
 	"bgp-communities", "nodes", "pools", "peers", "vrfs", "services",
-	"layer2", "kubernetes",
+	"layer2", "kubernetes", "status-token-file", "status-insecure",
 };
 static const char *const top_keys_legacy[TOP__N] = {
 	[TOP_COMMS] = "bgp-communities", [TOP_POOLS] = "address-pools",
@@ -2476,13 +2492,24 @@ walk_config(struct lctx *c, const struct ynode *root)
 	get_str(c, "node", v[TOP_NODE], &cfg->node);
 	get_addr(c, "router-id", v[TOP_ROUTER_ID], ADDR_AF_INET,
 	    &cfg->router_id);
+	get_str(c, "status-token-file", v[TOP_STATUS_TOKEN],
+	    &cfg->status_token_file);
+	get_bool(c, "status-insecure", v[TOP_STATUS_INSECURE],
+	    &cfg->status_insecure);
 	if (get_str(c, "status-listen", v[TOP_STATUS], &cfg->status_listen)
-	    == 0 && cfg->status_listen != NULL &&
-	    parse_hostport(cfg->status_listen, true, &a, &port) == -1) {
+	    == 0 && cfg->status_listen != NULL) {
 		size_t o = path_key(c, "status-listen");
 
-		err(c, v[TOP_STATUS], "invalid address \"%s\" (expected "
-		    "IP:PORT or [IPv6]:PORT)", cfg->status_listen);
+		if (parse_hostport(cfg->status_listen, true, &a, &port) == -1)
+			err(c, v[TOP_STATUS], "invalid address \"%s\" (expected "
+			    "IP:PORT or [IPv6]:PORT)", cfg->status_listen);
+		else if (!addr_is_loopback(&a) &&
+		    cfg->status_token_file == NULL && !cfg->status_insecure)
+			/* Status tells a lot about the network: exposing
+			 * it is a decision, not a default. */
+			err(c, v[TOP_STATUS], "%s is not a loopback address: "
+			    "set status-token-file (bearer token) or "
+			    "status-insecure: true", cfg->status_listen);
 		path_pop(c, o);
 	}
 	if (cfg->status_listen == NULL)

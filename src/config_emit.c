@@ -325,6 +325,8 @@ emit_peers(FILE *f, const struct cfg *c)
 		if (p->nvpn > 0)
 			key_strlist(f, 4, "vpn", p->vpn, p->nvpn);
 		key_bool(f, 4, "graceful-restart", p->graceful_restart);
+		if (p->max_prefixes != 0)
+			key_uint(f, 4, "max-prefixes", p->max_prefixes);
 		if (!b->enabled)
 			key_bool(f, 4, "bfd", false);
 		else {
@@ -462,6 +464,11 @@ cfg_emit(const struct cfg *c, FILE *f)
 		key_addr(f, 0, "router-id", &c->router_id);
 	key_str(f, 0, "status-listen", c->status_listen != NULL ?
 	    c->status_listen : CFG_DEF_STATUS_LISTEN);
+	/* The token's path, never its content. */
+	if (c->status_token_file != NULL)
+		key_str(f, 0, "status-token-file", c->status_token_file);
+	if (c->status_insecure)
+		key_bool(f, 0, "status-insecure", true);
 	if (c->state_file != NULL)
 		key_str(f, 0, "state-file", c->state_file);
 	fprintf(f, "bgp-listen-port: %u\n", c->bgp_listen_port);

@@ -13,6 +13,7 @@
 
 /* Defaults, in one place so the loader, the emitter and the docs agree. */
 #define CFG_DEF_STATUS_LISTEN	"127.0.0.1:7473"
+#define CFG_MD5_KEY_MAX		80	/* TCP_MD5SIG_MAXKEYLEN */
 #define CFG_DEF_PORT		179
 #define CFG_DEF_HOLD_MS		90000u
 #define CFG_DEF_CONNECT_MS	5000u

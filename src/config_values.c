@@ -448,6 +448,7 @@ cfg_free(struct cfg *c)
 	free(c->file);
 	free(c->node);
 	free(c->status_listen);
+	free(c->status_token_file);
 	free(c->state_file);
 	for (size_t i = 0; i < c->npools; i++) {
 		struct cfg_pool *p = &c->pools[i];

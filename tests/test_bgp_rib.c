@@ -5,8 +5,10 @@
  * functions it calls (bgp_peer_send, bgp_peer_schedule_flush), as OpenBGPD's
  * regress tests do: every message it would send is captured and decoded
  * with the real codec, so the tests check what goes on the wire: only
- * changes, withdrawals before announcements, packing, End-of-RIB after the
- * initial dump, a full re-send on ROUTE-REFRESH, nothing while down.
+ * changes, withdrawals before announcements, packing (4096 bytes, or 65535
+ * with extended messages), End-of-RIB after the initial dump, a full re-send
+ * on ROUTE-REFRESH (framed by BoRR/EoRR with enhanced route refresh),
+ * nothing while down.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -22,7 +24,7 @@ struct captured {
 	size_t		 len;
 };
 
-static struct captured	cap[4096];
+static struct captured	cap[8192];
 static size_t		ncap;
 static unsigned		flush_requests;
 
@@ -139,7 +141,8 @@ unset(const char *pfx)
 }
 
 /* What the captured messages did: counts of announced / withdrawn prefixes,
- * UPDATEs, End-of-RIB markers, and a text log "+p -p +p" in wire order. */
+ * UPDATEs, End-of-RIB markers, and a text log "+p -p +p" in wire order
+ * (ROUTE-REFRESH markers show as "BoRR" / "EoRR"). */
 struct wire {
 	size_t	updates, announced, withdrawn, eor;
 	char	log[4096];
@@ -164,9 +167,21 @@ decode_all(struct wire *w)
 		char buf[ADDR_STRLEN];
 
 		ck_assert_int_eq(bgp_msg_header_check(cap[i].msg, cap[i].len,
-		    BGP_MAX_MSG_LEN, &type, &len, &err), 0);
+		    peer.max_msg_len, &type, &len, &err), 0);
 		ck_assert_uint_eq(len, cap[i].len);
-		ck_assert_uint_le(len, BGP_MAX_MSG_LEN);
+		ck_assert_uint_le(len, peer.max_msg_len);
+		if (type == BGP_MSG_ROUTE_REFRESH) {
+			struct bgp_route_refresh rr;
+
+			ck_assert_int_eq(bgp_route_refresh_decode(cap[i].msg +
+			    BGP_HEADER_LEN, len - BGP_HEADER_LEN, &rr, &err), 0);
+			ck_assert(rr.subtype == BGP_RR_BORR ||
+			    rr.subtype == BGP_RR_EORR);
+			snprintf(w->log + strlen(w->log), sizeof(w->log) -
+			    strlen(w->log), "%s%s", w->log[0] ? " " : "",
+			    rr.subtype == BGP_RR_BORR ? "BoRR" : "EoRR");
+			continue;
+		}
 		ck_assert_uint_eq(type, BGP_MSG_UPDATE);
 		memset(&u, 0, sizeof(u));
 		ck_assert_int_eq(bgp_update_decode(cap[i].msg + BGP_HEADER_LEN,
@@ -337,6 +352,76 @@ START_TEST(test_packing)
 }
 END_TEST
 
+/* Extended messages (RFC 8654): the same routes in 65535-byte UPDATEs. */
+START_TEST(test_packing_extended)
+{
+	struct bgp_rattrs *a;
+	struct wire w;
+	char p[32];
+	size_t n = 30000, per_msg;
+
+	setup(true);
+	peer.extended_message = true;
+	peer.max_msg_len = BGP_MAX_EXT_MSG_LEN;
+	a = attrs(0xfc000064, false);
+	establish();
+	for (size_t i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "10.%zu.%zu.%zu/32", i >> 16,
+		    (i >> 8) & 255, i & 255);
+		set(p, a);
+	}
+	bgp_out_flush(&peer);
+	decode_all(&w);
+	ck_assert_uint_eq(w.announced, n);
+	/* 65535 - 19 - 4 - 27 bytes of attributes: 13097 /32s per UPDATE. */
+	per_msg = (65535 - 19 - 4 - 27) / 5;
+	ck_assert_uint_eq(per_msg, 13097);
+	ck_assert_uint_eq(w.updates, (n + per_msg - 1) / per_msg);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "10.%zu.%zu.%zu/32", i >> 16,
+		    (i >> 8) & 255, i & 255);
+		unset(p);
+	}
+	bgp_out_flush(&peer);
+	decode_all(&w);
+	ck_assert_uint_eq(w.withdrawn, n);
+	ck_assert_uint_eq(w.updates, (n * 5 + 65535 - 23 - 1) / (65535 - 23));
+	bgp_rattrs_unref(&sp, a);
+	teardown();
+}
+END_TEST
+
+/* Enhanced route refresh (RFC 7313): the re-sent routes come between a
+ * BoRR and an EoRR of the family asked for. */
+START_TEST(test_enhanced_refresh)
+{
+	struct bgp_rattrs *a;
+	struct wire w;
+
+	setup(true);
+	peer.enhanced_rr = true;
+	a = attrs(0, false);
+	set("192.0.2.1/32", a);
+	set("192.0.2.2/32", a);
+	set("2001:db8::1/128", a);
+	establish();
+	bgp_out_dump(&peer);
+	cap_clear();
+	bgp_out_refresh(&peer, BGP_FAM_IPV6);
+	decode_all(&w);
+	ck_assert_str_eq(w.log, "BoRR +2001:db8::1/128 EoRR");
+	ck_assert_uint_eq(w.eor, 0);
+	/* Nothing to send: the markers still frame the (empty) refresh. */
+	unset("192.0.2.1/32");
+	unset("192.0.2.2/32");
+	bgp_out_refresh(&peer, BGP_FAM_IPV4);
+	decode_all(&w);
+	ck_assert_str_eq(w.log, "-192.0.2.1/32 -192.0.2.2/32 BoRR EoRR");
+	bgp_rattrs_unref(&sp, a);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_ibgp_local_pref)
 {
 	struct bgp_rattrs *a;
@@ -494,6 +579,8 @@ main(void)
 	tcase_add_loop_test(tc, test_deltas, 0,
 	    sizeof(delta_cases) / sizeof(delta_cases[0]));
 	tcase_add_test(tc, test_packing);
+	tcase_add_test(tc, test_packing_extended);
+	tcase_add_test(tc, test_enhanced_refresh);
 	tcase_add_test(tc, test_ibgp_local_pref);
 	tcase_add_test(tc, test_reset_and_refresh);
 	tcase_add_test(tc, test_family_not_negotiated);

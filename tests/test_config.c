@@ -137,14 +137,15 @@ assert_round_trip(const char *name, const char *emitted)
 
 static const char *const goldens[] = {
 	"native-full", "native-minimal", "legacy-full", "configmap-native",
-	"multi-doc", "seed-metallb-configMap",
+	"multi-doc", "seed-metallb-configMap", "status-token", "status-insecure",
 	"err-agg", "err-alias", "err-asn-port", "err-communities",
 	"err-configmap-folded", "err-configmap-indented", "err-configmap-key",
 	"err-configmap-missing", "err-configmap-syntax", "err-dup-names",
 	"err-layer2-bgp-keys", "err-legacy", "err-multi-doc",
 	"err-no-configmap", "err-ranges", "err-refs", "err-semantic",
 	"err-services", "err-syntax", "err-syntax-unclosed", "err-timers",
-	"err-types", "err-unknown-key", "err-values",
+	"err-types", "err-unknown-key", "err-values", "err-status-exposed",
+	"err-password",
 };
 #define NGOLDENS (int)(sizeof(goldens) / sizeof(goldens[0]))
 

@@ -45,8 +45,11 @@ esac
 [ -x "$BIN" ] || { echo "$BIN not built" >&2; exit 1; }
 
 R=bfdbr$$ N=bfdbn$$ VR=bfr$$ VN=bfn$$ DM=bfd$$
+# FRR's files (it runs as frr, 0700) and the node's: bgplbd keeps no DAC
+# override capability, so its config can't sit under FRR's directory.
 D=$(mktemp -d /tmp/bgplb-bfdbench.XXXXXX)
 chown frr:frr "$D"
+ND=$(mktemp -d /tmp/bgplb-bfdbench-node.XXXXXX)
 NODE_PID=
 
 cleanup() {
@@ -60,7 +63,7 @@ cleanup() {
 		ip netns del $ns 2>/dev/null
 	done
 	ip link del $VR 2>/dev/null
-	if [ -n "${KEEP:-}" ]; then echo "logs kept in $D"; else rm -rf "$D"; fi
+	if [ -n "${KEEP:-}" ]; then echo "logs kept in $D $ND"; else rm -rf "$D" "$ND"; fi
 }
 trap cleanup EXIT INT TERM
 
@@ -162,7 +165,7 @@ wait_for() { # seconds command expected
 }
 
 if [ $MODE = bgplbd ]; then
-	cat > "$D/bgplb.yaml" <<EOF
+	cat > "$ND/bgplb.yaml" <<EOF
 router-id: 10.0.0.2
 pools:
   - name: web
@@ -183,13 +186,13 @@ services:
     pool: web
     addresses: [198.51.100.1]
 EOF
-	ip netns exec $N "$BIN" --config "$D/bgplb.yaml" --node node-a \
-		--status-listen 127.0.0.1:7473 >"$D/node.log" 2>&1 &
+	ip netns exec $N "$BIN" --config "$ND/bgplb.yaml" --node node-a \
+		--status-listen 127.0.0.1:7473 >"$ND/node.log" 2>&1 &
 	NODE_PID=$!
 	ready() { [ "$(frr_bfd_status)" = up ] && frr_has_route; }
 	ready_want=yes
 else
-	ip netns exec $N "$BIN" -r $IVL -t $IVL -m $MULT 10.0.0.2 10.0.0.1 >"$D/node.log" 2>&1 &
+	ip netns exec $N "$BIN" -r $IVL -t $IVL -m $MULT 10.0.0.2 10.0.0.1 >"$ND/node.log" 2>&1 &
 	NODE_PID=$!
 	ready() { frr_bfd_status; }
 	ready_want=up
@@ -230,7 +233,7 @@ for run in $(seq "$RUNS"); do
 	extra=
 	if [ $MODE = probe ]; then
 		sleep 0.3
-		tn=$(awk -v t0=$t0 '$2 == "down" && $1 >= t0 { print $1; exit }' "$D/node.log")
+		tn=$(awk -v t0=$t0 '$2 == "down" && $1 >= t0 { print $1; exit }' "$ND/node.log")
 		[ -n "$tn" ] && { node_results+=($(( tn - t0 ))); extra=" (probe saw FRR silent after $(( tn - t0 )) ms)"; }
 	fi
 	echo "run $run: FRR detected the cut after $dt ms$extra"

@@ -150,6 +150,7 @@ struct cfg_peer {
 	char		**vpn;			/* VRFs carried as VPNv4/VPNv6 */
 	size_t		 nvpn;
 	bool		 graceful_restart;	/* default true */
+	uint32_t	 max_prefixes;		/* received routes; 0: no limit */
 	struct cfg_bfd	 bfd;
 	struct cfg_selector node_selector;	/* which nodes peer with it */
 	struct cfg_loc	 loc;
@@ -258,6 +259,8 @@ struct cfg {
 	char		*node;			/* NULL: --node or hostname */
 	struct addr	 router_id;		/* af 0: first IPv4 of the node */
 	char		*status_listen;		/* default 127.0.0.1:7473 */
+	char		*status_token_file;	/* bearer token for the endpoint; NULL: none */
+	bool		 status_insecure;	/* non-loopback without a token, knowingly */
 	char		*state_file;		/* default: next to the config */
 	uint16_t	 bgp_listen_port;	/* default 179; 0: don't listen */
 	struct cfg_pool	*pools;

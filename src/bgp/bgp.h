@@ -137,6 +137,7 @@ struct bgp_peer {
 	size_t		 nvpn;
 	bool		 graceful_restart;
 	bool		 ebgp;
+	uint32_t	 max_prefixes;		/* received; 0: no limit */
 	struct cfg_bfd	 bfd_cfg;
 	struct bfd_session *bfd;		/* NULL: BFD off (or not started) */
 
@@ -152,6 +153,7 @@ struct bgp_peer {
 
 	/* Negotiated (valid while Established). */
 	bool		 as4, route_refresh, extended_message, gr;
+	bool		 enhanced_rr;		/* RFC 7313, both sides */
 	bool		 fam_on[BGP_FAM_COUNT];
 	uint32_t	 remote_id;
 	size_t		 max_msg_len;
@@ -160,7 +162,9 @@ struct bgp_peer {
 	struct hmap	*adj_out;		/* bgp_rkey -> struct bgp_out */
 	struct bgp_out	**queue;		/* changes not yet sent */
 	size_t		 nqueue, queue_cap;
-	struct hmap	*adj_in;		/* bgp_rkey -> (void *)1, for counting */
+	struct hmap	*adj_in;		/* bgp_rkey -> refresh generation, for counting */
+	uintptr_t	 in_gen[BGP_FAM_COUNT];	/* bumped by a BoRR (RFC 7313) */
+	bool		 in_refresh[BGP_FAM_COUNT];	/* between BoRR and EoRR */
 	size_t		 adv_count[BGP_FAM_COUNT];
 	bool		 eor_received[BGP_FAM_COUNT];
 
@@ -208,6 +212,8 @@ void	bgp_peer_start(struct bgp_peer *);
 void	bgp_peer_stop(struct bgp_peer *, uint8_t subcode, const char *msg,
 	    bool restart);
 bool	bgp_peer_cfg_same(const struct bgp_peer *, const struct cfg_peer *);
+/* Settings that apply without a session reset (max-prefixes). */
+void	bgp_peer_update_cfg(struct bgp_peer *, const struct cfg_peer *);
 /* Take a changed configuration: reset the session, keep the routes. */
 void	bgp_peer_reconfigure(struct bgp_peer *, const struct cfg_peer *);
 int	bgp_listen(struct bgp_speaker *);
@@ -234,7 +240,8 @@ void	bgp_out_unset(struct bgp_peer *, const struct bgp_rkey *);
 void	bgp_out_flush(struct bgp_peer *);
 /* Established: send everything, then End-of-RIB per family. */
 void	bgp_out_dump(struct bgp_peer *);
-/* ROUTE-REFRESH: send every route of one family again. */
+/* ROUTE-REFRESH: send every route of one family again (between BoRR and
+ * EoRR when the peer has enhanced route refresh). */
 void	bgp_out_refresh(struct bgp_peer *, enum bgp_fam);
 /* Session down: the peer holds nothing any more. */
 void	bgp_out_reset(struct bgp_peer *);

@@ -511,6 +511,22 @@ bgp_out_dump(struct bgp_peer *p)
 	log_info("bgp", "peer %s: sent %zu routes and End-of-RIB", p->name, n);
 }
 
+/* RFC 7313: a refresh is framed by BoRR and EoRR, so that the peer can
+ * drop whatever of ours it held before and we did not re-send. */
+static void
+send_rr_marker(struct bgp_peer *p, enum bgp_fam fam, uint8_t subtype)
+{
+	struct bgp_wbuf wb;
+	uint16_t afi;
+	uint8_t safi;
+
+	bgp_fam_afisafi(fam, &afi, &safi);
+	bgp_wbuf_init(&wb, BGP_MAX_MSG_LEN);
+	if (bgp_route_refresh_build(afi, safi, subtype, &wb) == 0)
+		bgp_peer_send(p, wb.p, wb.len);
+	bgp_wbuf_free(&wb);
+}
+
 void
 bgp_out_refresh(struct bgp_peer *p, enum bgp_fam fam)
 {
@@ -522,12 +538,17 @@ bgp_out_refresh(struct bgp_peer *p, enum bgp_fam fam)
 	/* Send pending changes first so the refresh reflects the latest. */
 	bgp_out_flush(p);
 	items = collect(p, (int)fam, &n);
+	if (p->enhanced_rr)
+		send_rr_marker(p, fam, BGP_RR_BORR);
 	send_items(p, items, n);
+	if (p->enhanced_rr)
+		send_rr_marker(p, fam, BGP_RR_EORR);
 	free(items);
-	log_info("bgp", "peer %s: route refresh for %s: re-sent %zu routes",
+	log_info("bgp", "peer %s: route refresh for %s: re-sent %zu routes%s",
 	    p->name, bgp_afi_safi_name(fam == BGP_FAM_IPV6 ||
 	    fam == BGP_FAM_VPNV6 ? BGP_AFI_IPV6 : BGP_AFI_IPV4,
-	    fam >= BGP_FAM_VPNV4 ? BGP_SAFI_MPLS_VPN : BGP_SAFI_UNICAST), n);
+	    fam >= BGP_FAM_VPNV4 ? BGP_SAFI_MPLS_VPN : BGP_SAFI_UNICAST), n,
+	    p->enhanced_rr ? " between BoRR and EoRR" : "");
 }
 
 void

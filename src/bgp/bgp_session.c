@@ -135,8 +135,10 @@ set_md5(int fd, const struct addr *remote, const char *password)
 	struct tcp_md5sig md5;
 	size_t len = password ? strlen(password) : 0;
 
-	if (len > TCP_MD5SIG_MAXKEYLEN)
+	if (len > TCP_MD5SIG_MAXKEYLEN) {
+		errno = EMSGSIZE;	/* the config refuses these already */
 		return -1;
+	}
 	memset(&md5, 0, sizeof(md5));
 	addr_to_sockaddr(remote, 0, (struct sockaddr_storage *)&md5.tcpm_addr);
 	md5.tcpm_keylen = (uint16_t)len;
@@ -250,8 +252,10 @@ static void
 reset_negotiated(struct bgp_peer *p)
 {
 	p->as4 = p->route_refresh = p->extended_message = p->gr = false;
+	p->enhanced_rr = false;
 	memset(p->fam_on, 0, sizeof(p->fam_on));
 	memset(p->eor_received, 0, sizeof(p->eor_received));
+	memset(p->in_refresh, 0, sizeof(p->in_refresh));
 	p->remote_id = 0;
 	p->max_msg_len = BGP_MAX_MSG_LEN;
 }
@@ -556,6 +560,8 @@ send_open(struct bgp_conn *c)
 	o.caps.as4 = true;
 	o.caps.as4_asn = p->my_asn;
 	o.caps.route_refresh = true;
+	o.caps.enhanced_route_refresh = true;
+	o.caps.extended_message = true;
 	if (p->graceful_restart) {
 		/*
 		 * RFC 4724: while bgplbd restarts, the nodes keep serving the
@@ -710,6 +716,12 @@ negotiate(struct bgp_peer *p, struct bgp_conn *c)
 	reset_negotiated(p);
 	p->as4 = caps->as4;
 	p->route_refresh = caps->route_refresh;
+	p->enhanced_rr = caps->enhanced_route_refresh;
+	/* RFC 8654: both sent the capability (we always do), so UPDATEs may
+	 * be up to 65535 bytes both ways; OPEN and KEEPALIVE stay <= 4096. */
+	p->extended_message = caps->extended_message;
+	p->max_msg_len = p->extended_message ? BGP_MAX_EXT_MSG_LEN :
+	    BGP_MAX_MSG_LEN;
 	p->gr = caps->gr.present && p->graceful_restart;
 	p->remote_id = c->open.bgp_id;
 	if (caps->n_mp == 0) {
@@ -779,6 +791,68 @@ as_path_has(const struct bgp_update *u, uint32_t as)
 	return false;
 }
 
+/*
+ * RFC 4486 6/1: the data is AFI, SAFI and the limit, so the router's
+ * operator sees which family and which limit.  The peer then waits out
+ * the idle-hold time, which doubles if it keeps happening.
+ */
+static void
+max_prefix_exceeded(struct bgp_conn *c, enum bgp_fam f)
+{
+	struct bgp_peer *p = c->peer;
+	struct bgp_error err;
+	char why[160];
+	uint16_t afi;
+	uint8_t safi;
+
+	bgp_fam_afisafi(f, &afi, &safi);
+	memset(&err, 0, sizeof(err));
+	err.code = BGP_ERR_CEASE;
+	err.subcode = BGP_ERR_CEASE_MAX_PREFIX;
+	err.data[0] = (uint8_t)(afi >> 8);
+	err.data[1] = (uint8_t)afi;
+	err.data[2] = safi;
+	err.data[3] = (uint8_t)(p->max_prefixes >> 24);
+	err.data[4] = (uint8_t)(p->max_prefixes >> 16);
+	err.data[5] = (uint8_t)(p->max_prefixes >> 8);
+	err.data[6] = (uint8_t)p->max_prefixes;
+	err.datalen = 7;
+	snprintf(why, sizeof(why), "peer sent more than max-prefixes %u "
+	    "routes (last one %s): closing the session", p->max_prefixes,
+	    bgp_afi_safi_name(afi, safi));
+	log_error("bgp", "peer %s: %s", p->name, why);
+	conn_fail(c, &err, why);
+	snprintf(p->last_error, sizeof(p->last_error), "%s; sent NOTIFICATION: "
+	    "Cease / Maximum Number of Prefixes Reached", why);
+}
+
+/* RFC 7313 on the receiving side: after the EoRR, what the peer did not
+ * re-send during its refresh is gone. */
+static void
+adj_in_sweep(struct bgp_peer *p, enum bgp_fam f)
+{
+	struct bgp_rkey *dead;
+	size_t it = 0, n = 0;
+	const void *k;
+	void *v;
+
+	dead = malloc((hmap_count(p->adj_in) + 1) * sizeof(*dead));
+	if (dead == NULL)
+		fatalx("out of memory");
+	while (hmap_next(p->adj_in, &it, &k, &v)) {
+		const struct bgp_rkey *key = k;
+
+		if (key->fam == f && (uintptr_t)v != p->in_gen[f] + 1)
+			dead[n++] = *key;
+	}
+	for (size_t i = 0; i < n; i++)
+		hmap_del(p->adj_in, &dead[i]);
+	free(dead);
+	if (n > 0)
+		log_info("bgp", "peer %s: %zu routes not re-sent in the route "
+		    "refresh are gone", p->name, n);
+}
+
 static void
 handle_update(struct bgp_conn *c, const uint8_t *payload, size_t len)
 {
@@ -788,6 +862,7 @@ handle_update(struct bgp_conn *c, const uint8_t *payload, size_t len)
 	struct bgp_update u;
 	struct bgp_error err;
 	enum bgp_update_result r;
+	enum bgp_fam over = BGP_FAM_COUNT;
 	bool loop;
 
 	if (c->state != BGP_ST_ESTABLISHED) {
@@ -844,13 +919,20 @@ handle_update(struct bgp_conn *c, const uint8_t *payload, size_t len)
 		struct bgp_rkey k;
 		uint8_t rd[8];
 
+		enum bgp_fam f = bgp_fam_of(u.announced[i].afi,
+		    u.announced[i].safi);
+
 		bgp_rd_to_bytes(u.announced[i].rd, rd);
-		bgp_rkey_make(&k, bgp_fam_of(u.announced[i].afi,
-		    u.announced[i].safi), &u.announced[i].pfx, rd);
-		if (loop)
+		bgp_rkey_make(&k, f, &u.announced[i].pfx, rd);
+		if (loop) {
 			hmap_del(p->adj_in, &k);
-		else
-			hmap_put(p->adj_in, &k, (void *)1);
+			continue;
+		}
+		/* The value is the refresh generation (+1: never NULL). */
+		hmap_put(p->adj_in, &k, (void *)(p->in_gen[f] + 1));
+		if (p->max_prefixes != 0 && over == BGP_FAM_COUNT &&
+		    hmap_count(p->adj_in) > p->max_prefixes)
+			over = f;
 	}
 	if (u.eor) {
 		enum bgp_fam f = bgp_fam_of(u.eor_family.afi, u.eor_family.safi);
@@ -863,6 +945,8 @@ handle_update(struct bgp_conn *c, const uint8_t *payload, size_t len)
 		}
 	}
 	bgp_update_free(&u);
+	if (over != BGP_FAM_COUNT)
+		max_prefix_exceeded(c, over);
 }
 
 static void
@@ -904,9 +988,23 @@ handle_route_refresh(struct bgp_conn *c, const uint8_t *payload, size_t len)
 		conn_fail(c, &err, "malformed ROUTE-REFRESH");
 		return;
 	}
-	if (rr.subtype != BGP_RR_NORMAL)
-		return;		/* BoRR/EoRR markers: nothing to do */
 	f = bgp_fam_of(rr.afi, rr.safi);
+	if (rr.subtype == BGP_RR_BORR || rr.subtype == BGP_RR_EORR) {
+		/* The peer re-sends its routes (RFC 7313 4): routes it held
+		 * before the BoRR and did not re-send by the EoRR are gone. */
+		if (f == BGP_FAM_COUNT || !p->fam_on[f] || !p->enhanced_rr)
+			return;
+		if (rr.subtype == BGP_RR_BORR) {
+			p->in_gen[f]++;
+			p->in_refresh[f] = true;
+		} else if (p->in_refresh[f]) {
+			p->in_refresh[f] = false;
+			adj_in_sweep(p, f);
+		}
+		return;
+	}
+	if (rr.subtype != BGP_RR_NORMAL)
+		return;		/* RFC 7313: other subtypes are ignored */
 	if (f == BGP_FAM_COUNT || !p->fam_on[f]) {
 		log_info("bgp", "peer %s: ROUTE-REFRESH for a family not "
 		    "negotiated (afi %u safi %u): ignored", p->name, rr.afi,
@@ -1144,6 +1242,8 @@ peer_connect(struct bgp_peer *p)
 	    (int)sl) == -1) {
 		snprintf(p->last_error, sizeof(p->last_error), "connect: %s",
 		    strerror(errno));
+		log_info("bgp", "peer %s: %s; retry in %.1fs", p->name,
+		    p->last_error, p->connect_retry_cur_ms / 1000.0);
 		conn_free(p->out);
 		peer_update_state(p, p->last_error);
 		return;
@@ -1490,6 +1590,7 @@ copy_cfg(struct bgp_peer *p, const struct cfg_peer *c)
 	}
 	p->graceful_restart = c->graceful_restart;
 	p->ebgp = c->asn != c->my_asn;
+	p->max_prefixes = c->max_prefixes;
 	p->bfd_cfg = c->bfd;
 }
 
@@ -1536,6 +1637,32 @@ free_cfg_strings(struct bgp_peer *p)
 	p->name = p->password = p->vrf = NULL;
 	p->vpn = NULL;
 	p->nvpn = 0;
+}
+
+/*
+ * max-prefixes changes without a reset: a higher limit simply applies; a
+ * limit the peer already exceeds ends the session now, as the next UPDATE
+ * would.
+ */
+void
+bgp_peer_update_cfg(struct bgp_peer *p, const struct cfg_peer *c)
+{
+	enum bgp_fam f = BGP_FAM_IPV4;
+
+	if (p->max_prefixes == c->max_prefixes)
+		return;
+	log_info("bgp", "peer %s: max-prefixes %u -> %u", p->name,
+	    p->max_prefixes, c->max_prefixes);
+	p->max_prefixes = c->max_prefixes;
+	if (p->conn == NULL || p->max_prefixes == 0 ||
+	    hmap_count(p->adj_in) <= p->max_prefixes)
+		return;
+	for (int i = 0; i < BGP_FAM_COUNT; i++)
+		if (p->fam_on[i]) {
+			f = (enum bgp_fam)i;
+			break;
+		}
+	max_prefix_exceeded(p->conn, f);
 }
 
 void

@@ -259,6 +259,7 @@ sp_reconfigure(void *ctx, const struct cfg *old, const struct cfg *new)
 		if (!peer_on_this_node(sp, new, cp))
 			continue;
 		if (p != NULL && bgp_peer_cfg_same(p, cp)) {
+			bgp_peer_update_cfg(p, cp);
 			np[nn++] = p;
 			continue;
 		}
@@ -363,6 +364,8 @@ peer_json(const struct bgp_speaker *sp, const struct bgp_peer *p)
 	    json_object_new_int64((int64_t)adv_total(p)));
 	json_object_object_add(o, "prefixes_received",
 	    json_object_new_int64((int64_t)hmap_count(p->adj_in)));
+	json_object_object_add(o, "max_prefixes", p->max_prefixes ?
+	    json_object_new_int64(p->max_prefixes) : NULL);
 	json_object_object_add(o, "last_error",
 	    p->last_error[0] ? jstr(p->last_error) : NULL);
 	json_object_object_add(o, "passive", json_object_new_boolean(p->passive));
@@ -399,8 +402,12 @@ peer_json(const struct bgp_speaker *sp, const struct bgp_peer *p)
 	json_object_object_add(caps, "as4", json_object_new_boolean(p->as4));
 	json_object_object_add(caps, "route_refresh", json_object_new_boolean(p->route_refresh));
 	json_object_object_add(caps, "graceful_restart", json_object_new_boolean(p->gr));
+	json_object_object_add(caps, "enhanced_route_refresh",
+	    json_object_new_boolean(p->enhanced_rr));
 	json_object_object_add(caps, "extended_message",
 	    json_object_new_boolean(p->extended_message));
+	json_object_object_add(caps, "max_message_length",
+	    json_object_new_int64((int64_t)p->max_msg_len));
 	json_object_object_add(o, "capabilities", caps);
 	{
 		struct json_object *b = json_object_new_object();

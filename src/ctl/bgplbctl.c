@@ -1,7 +1,11 @@
 /*
  * bgplbctl - read bgplbd's status endpoint and print it for people.
  *
- *   bgplbctl [--server URL] status|peers|services|pools [--json]
+ *   bgplbctl [--server URL] [--token-file PATH] status|peers|services|pools [--json]
+ *
+ * With --token-file (or $BGPLB_TOKEN_FILE) every request carries
+ * "Authorization: Bearer <the file's content>", for an endpoint that
+ * bgplbd exposes beyond loopback with status-token-file.
  *
  * The tables follow the spirit of `show bgp summary`: one line per object,
  * the columns an operator scans first on the left.  --json prints the
@@ -39,9 +43,36 @@ on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+static char *token;		/* bearer token; NULL: none */
+
+/* The token file's content without trailing white space; NULL on error. */
+static char *
+read_token(const char *path)
+{
+	char buf[4097];
+	size_t len;
+	FILE *f = fopen(path, "re");
+
+	if (f == NULL) {
+		fprintf(stderr, "bgplbctl: token file %s: %m\n", path);
+		return NULL;
+	}
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	while (len > 0 && strchr(" \t\r\n", buf[len - 1]) != NULL)
+		len--;
+	buf[len] = '\0';
+	if (len == 0) {
+		fprintf(stderr, "bgplbctl: token file %s is empty\n", path);
+		return NULL;
+	}
+	return strdup(buf);
+}
+
 static struct json_object *
 fetch(const char *server, const char *path, char **raw)
 {
+	struct curl_slist *hdrs = NULL;
 	CURL *c = curl_easy_init();
 	struct buf b = { NULL, 0 };
 	char url[1024], errbuf[CURL_ERROR_SIZE] = "";
@@ -60,14 +91,33 @@ fetch(const char *server, const char *path, char **raw)
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	if (token != NULL) {
+		char *h = NULL;
+
+		if (asprintf(&h, "Authorization: Bearer %s", token) == -1) {
+			curl_easy_cleanup(c);
+			return NULL;
+		}
+		hdrs = curl_slist_append(NULL, h);
+		free(h);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	}
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(c);
+	curl_slist_free_all(hdrs);
 	if (rc != CURLE_OK) {
 		fprintf(stderr, "bgplbctl: cannot reach bgplbd at %s: %s\n"
 		    "  is bgplbd running, and is --server (or BGPLB_SERVER) its "
 		    "status-listen address?\n", server,
 		    errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		free(b.data);
+		return NULL;
+	}
+	if (code == 401) {
+		fprintf(stderr, "bgplbctl: %s: HTTP 401: %s\n", url, token ?
+		    "the token was refused" : "bgplbd wants a bearer token: "
+		    "--token-file PATH (or BGPLB_TOKEN_FILE)");
 		free(b.data);
 		return NULL;
 	}
@@ -262,17 +312,22 @@ print_peer_detail(struct json_object *arr, const char *name)
 		    gs(p, "keepalive_time"));
 		if (json_object_object_get_ex(p, "capabilities", &x)) {
 			printf("  families   %s\n", join(x, "families", buf, sizeof(buf)));
-			printf("  caps       as4 %s, route-refresh %s, graceful-restart %s, "
-			    "extended-message %s\n", gb(x, "as4") ? "yes" : "no",
+			printf("  caps       as4 %s, route-refresh %s (enhanced %s), "
+			    "graceful-restart %s, extended-message %s\n",
+			    gb(x, "as4") ? "yes" : "no",
 			    gb(x, "route_refresh") ? "yes" : "no",
+			    gb(x, "enhanced_route_refresh") ? "yes" : "no",
 			    gb(x, "graceful_restart") ? "yes" : "no",
 			    gb(x, "extended_message") ? "yes" : "no");
 		}
 		if (json_object_object_get_ex(p, "bfd", &x))
 			printf("  bfd        %s\n", gs(x, "state"));
-		printf("  prefixes   %lld advertised, %lld received\n",
+		printf("  prefixes   %lld advertised, %lld received",
 		    (long long)gi(p, "prefixes_advertised"),
 		    (long long)gi(p, "prefixes_received"));
+		if (gi(p, "max_prefixes") > 0)
+			printf(" (max-prefixes %lld)", (long long)gi(p, "max_prefixes"));
+		printf("\n");
 		if (json_object_object_get_ex(p, "messages", &x)) {
 			if (json_object_object_get_ex(x, "sent", &y))
 				print_counters("sent", y);
@@ -351,9 +406,11 @@ print_status(struct json_object *o)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: bgplbctl [--server URL] status|peers|services|pools [--json]\n"
-	    "       bgplbctl [--server URL] peers NAME|ADDRESS\n"
-	    "  default server: $BGPLB_SERVER or " DEFAULT_SERVER "\n");
+	fprintf(f, "usage: bgplbctl [--server URL] [--token-file PATH] "
+	    "status|peers|services|pools [--json]\n"
+	    "       bgplbctl [--server URL] [--token-file PATH] peers NAME|ADDRESS\n"
+	    "  default server: $BGPLB_SERVER or " DEFAULT_SERVER "\n"
+	    "  token file: $BGPLB_TOKEN_FILE (sent as Authorization: Bearer)\n");
 }
 
 int
@@ -361,6 +418,7 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, 's' },
+		{ "token-file", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -375,6 +433,7 @@ main(int argc, char *argv[])
 		{ "pools", "/v1/pools", print_pools },
 	};
 	const char *server = getenv("BGPLB_SERVER");
+	const char *token_file = getenv("BGPLB_TOKEN_FILE");
 	const char *cmd = NULL;
 	bool json = false;
 	struct json_object *o;
@@ -389,6 +448,9 @@ main(int argc, char *argv[])
 		case 's':
 			server = optarg;
 			break;
+		case 't':
+			token_file = optarg;
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -400,6 +462,9 @@ main(int argc, char *argv[])
 			return 2;
 		}
 	}
+	if (token_file != NULL && *token_file != '\0' &&
+	    (token = read_token(token_file)) == NULL)
+		return 1;
 	if (optind == argc - 2 && strcmp(argv[optind], "peers") == 0) {
 		int rc;
 
