@@ -149,6 +149,17 @@ addr_eq(const struct addr *a, const struct addr *b)
 	return a->af == b->af && a->v == b->v;
 }
 
+/* 127.0.0.0/8, ::1, and ::ffff:127.0.0.0/104 (a v4-mapped loopback). */
+bool
+addr_is_loopback(const struct addr *a)
+{
+	if (a->af == ADDR_AF_INET)
+		return (a->v >> 24) == 127;
+	if (a->af == ADDR_AF_INET6)
+		return a->v == 1 || (a->v >> 24) == (((addr_u128)0xffff << 8) | 127);
+	return false;
+}
+
 struct prefix
 prefix_of(const struct addr *a, unsigned len)
 {

@@ -415,6 +415,48 @@ daemon_apply(struct daemon *d, struct cfg *ncfg)
 	malloc_trim(0);
 }
 
+/*
+ * Who may read the status endpoint.  Loopback: anyone on the host, as
+ * always.  Elsewhere: the holders of the bearer token, or anyone when the
+ * config says status-insecure.  A config that would open a non-loopback
+ * endpoint without either (possible when --status-listen overrides the
+ * file) is refused at start, and on reload the previous token stays: the
+ * endpoint never opens up by accident.
+ */
+static int
+status_security(struct daemon *d, bool starting)
+{
+	const struct cfg *cfg = d->cfg;
+	char err[512];
+	bool loopback;
+
+	if (d->status == NULL)
+		return 0;
+	loopback = status_listen_loopback(d->status_listen);
+	if (cfg->status_token_file != NULL) {
+		if (status_set_token(d->status, cfg->status_token_file, err,
+		    sizeof(err)) == -1) {
+			log_error("status", "%s%s", err, starting ? "" :
+			    "; keeping the previous token");
+			return -1;
+		}
+		log_info("status", "status endpoint requires a bearer token "
+		    "(from %s)", cfg->status_token_file);
+		return 0;
+	}
+	if (loopback || cfg->status_insecure) {
+		if (!loopback)
+			log_warn("status", "status endpoint on %s is readable by "
+			    "anyone who can reach it (status-insecure: true)",
+			    d->status_listen);
+		return status_set_token(d->status, NULL, err, sizeof(err));
+	}
+	log_error("status", "status endpoint on %s is not on loopback: set "
+	    "status-token-file or status-insecure: true%s", d->status_listen,
+	    starting ? "" : "; keeping the previous token");
+	return -1;
+}
+
 static void
 remember_stat(struct daemon *d)
 {
@@ -468,6 +510,7 @@ daemon_reload(struct daemon *d, const char *why)
 	d->cfg_stale = false;
 	d->cfg_loaded_at = time(NULL);
 	d->reloads_ok++;
+	(void)status_security(d, false);
 	log_info("config", "loaded %s: %zu pools, %zu peers, %zu services, "
 	    "%zu routes planned", d->opts.config_path, d->cfg->npools,
 	    d->cfg->npeers, d->cfg->nservices, d->plan->nroutes);
@@ -528,11 +571,15 @@ daemon_init(struct daemon *d, struct event_base *base,
 	}
 	listen = opts->status_listen ? opts->status_listen : d->cfg->status_listen;
 	if (listen != NULL && *listen != '\0' && strcmp(listen, "none") != 0) {
+		if ((d->status_listen = strdup(listen)) == NULL)
+			fatalx("out of memory");
 		d->status = status_start(d, listen, err, sizeof(err));
 		if (d->status == NULL) {
 			log_error("status", "%s", err);
 			return -1;
 		}
+		if (status_security(d, true) == -1)
+			return -1;
 		log_info("status", "status endpoint on http://%s/", listen);
 	}
 	d->ev_hup = evsignal_new(base, SIGHUP, on_signal, d);
@@ -588,5 +635,6 @@ daemon_free(struct daemon *d)
 	free_errors(d);
 	free(d->node);
 	free(d->state_file);
+	free(d->status_listen);
 	memset(d, 0, sizeof(*d));
 }

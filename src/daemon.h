@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -69,6 +70,7 @@ struct daemon {
 	size_t		 nannouncers;
 
 	struct status_server *status;
+	char		*status_listen;		/* where it listens (fixed at start) */
 	struct event	*ev_hup, *ev_term, *ev_int, *ev_watch;
 	time_t		 started_at;
 	bool		 stopping;
@@ -82,10 +84,19 @@ int	daemon_reload(struct daemon *, const char *why);
 void	daemon_shutdown(struct daemon *);
 void	daemon_free(struct daemon *);
 
+/* caps.c: keep CAP_NET_BIND_SERVICE and CAP_NET_RAW, drop every other
+ * capability (effective, permitted, inheritable, ambient, bounding). */
+int	caps_restrict(char *err, size_t errlen);
+uint64_t caps_wanted(void);
+
 /* status.c */
 struct status_server *status_start(struct daemon *, const char *listen,
 	    char *err, size_t errlen);
 void	status_stop(struct status_server *);
+/* Require "Authorization: Bearer <the file's content>"; path NULL: don't. */
+int	status_set_token(struct status_server *, const char *path, char *err,
+	    size_t errlen);
+bool	status_listen_loopback(const char *listen);
 /* The JSON documents the endpoint serves (also used by tests). */
 struct json_object *status_json_status(const struct daemon *);
 struct json_object *status_json_pools(const struct daemon *);

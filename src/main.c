@@ -134,6 +134,13 @@ main(int argc, char *argv[])
 		fatalx("event_base_new failed");
 	log_info("main", "bgplbd %s starting (libevent %s, backend %s)",
 	    BGPLB_VERSION, event_get_version(), event_base_get_method(base));
+	{
+		char err[256];
+
+		/* Before any socket or file of the config is opened. */
+		if (caps_restrict(err, sizeof(err)) == -1)
+			log_warn("main", "cannot restrict capabilities: %s", err);
+	}
 	if (daemon_init(&d, base, &opts) == -1) {
 		daemon_free(&d);
 		event_base_free(base);

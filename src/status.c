@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -15,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bgplb/l2.h"
 #include "bgplb/log.h"
@@ -24,7 +27,10 @@
 struct status_server {
 	struct daemon	*d;
 	struct evhttp	*http;
+	char		*token;		/* bearer token; NULL: no authentication */
 };
+
+#define STATUS_TOKEN_MAX	4096
 
 static struct json_object *
 jstr(const char *s)
@@ -447,6 +453,35 @@ reply_text(struct evhttp_request *req, int code, const char *reason,
 	evbuffer_free(b);
 }
 
+/* Compare without an early exit, so timing tells nothing of the token. */
+static bool
+token_eq(const char *a, size_t alen, const char *b)
+{
+	size_t blen = strlen(b);
+	unsigned char diff = alen != blen;
+
+	for (size_t i = 0; i < alen; i++)
+		diff |= (unsigned char)a[i] ^ (unsigned char)b[i % (blen ? blen : 1)];
+	return diff == 0;
+}
+
+/* "Authorization: Bearer <token>" with the configured token? */
+static bool
+authorized(const struct status_server *s, struct evhttp_request *req)
+{
+	const char *h;
+
+	if (s->token == NULL)
+		return true;
+	h = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	for (h += 7; *h == ' '; h++)
+		;
+	return token_eq(h, strlen(h), s->token);
+}
+
 static void
 on_request(struct evhttp_request *req, void *arg)
 {
@@ -468,8 +503,14 @@ on_request(struct evhttp_request *req, void *arg)
 	if (path == NULL)
 		path = "/";
 	if (strcmp(path, "/healthz") == 0)
+		/* Open to probes (kubelet) even with a token. */
 		reply_text(req, HTTP_OK, "OK", "text/plain", "ok\n");
-	else if (strcmp(path, "/v1/status") == 0)
+	else if (!authorized(s, req)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", "Bearer realm=\"bgplb\"");
+		reply_text(req, 401, "Unauthorized", "text/plain",
+		    "a bearer token is required (bgplbctl --token-file)\n");
+	} else if (strcmp(path, "/v1/status") == 0)
 		reply_json(req, status_json_status(s->d));
 	else if (strcmp(path, "/v1/pools") == 0)
 		reply_json(req, status_json_pools(s->d));
@@ -562,5 +603,88 @@ status_stop(struct status_server *s)
 	if (s == NULL)
 		return;
 	evhttp_free(s->http);
+	if (s->token != NULL)
+		explicit_bzero(s->token, strlen(s->token));
+	free(s->token);
 	free(s);
+}
+
+bool
+status_listen_loopback(const char *listen)
+{
+	char host[64];
+	unsigned port;
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (split_listen(listen, host, sizeof(host), &port) == -1)
+		return false;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) &&
+		    a6.s6_addr[12] == 127);
+	return false;	/* a name may resolve to anything */
+}
+
+/*
+ * Read the bearer token: the file's content without trailing white space.
+ * The token itself never reaches an error message or the log.
+ */
+int
+status_set_token(struct status_server *s, const char *path, char *err,
+    size_t errlen)
+{
+	char buf[STATUS_TOKEN_MAX + 1];
+	struct stat st;
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	if (path == NULL) {
+		if (s->token != NULL)
+			explicit_bzero(s->token, strlen(s->token));
+		free(s->token);
+		s->token = NULL;
+		return 0;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "status-token-file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == 0 && (st.st_mode & 007) != 0)
+		log_warn("status", "status-token-file %s is readable by every "
+		    "user; chmod 600 it", path);
+	while (len < sizeof(buf) - 1 &&
+	    (n = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "status-token-file %s: %s", path,
+			    strerror(errno));
+			close(fd);
+			explicit_bzero(buf, sizeof(buf));
+			return -1;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	while (len > 0 && strchr(" \t\r\n", buf[len - 1]) != NULL)
+		len--;
+	buf[len] = '\0';
+	if (len == 0 || len == STATUS_TOKEN_MAX || strpbrk(buf, " \t\r\n") != NULL) {
+		snprintf(err, errlen, "status-token-file %s: %s", path, len == 0 ?
+		    "empty" : len == STATUS_TOKEN_MAX ? "longer than 4095 bytes" :
+		    "the token must be one word");
+		explicit_bzero(buf, sizeof(buf));
+		return -1;
+	}
+	if (s->token != NULL)
+		explicit_bzero(s->token, strlen(s->token));
+	free(s->token);
+	if ((s->token = strdup(buf)) == NULL)
+		fatalx("out of memory");
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
 }

@@ -178,6 +178,24 @@ END_TEST
 
 /* The hash map against a plain array, through many adds and deletes:
  * backward-shift deletion must never lose a key still in the map. */
+START_TEST(test_loopback)
+{
+	static const struct { const char *s; bool lo; } t[] = {
+		{ "127.0.0.1", true }, { "127.255.0.9", true }, { "::1", true },
+		{ "::ffff:127.0.0.1", true }, { "128.0.0.1", false },
+		{ "0.0.0.0", false }, { "::", false }, { "10.0.0.2", false },
+		{ "::2", false }, { "fe80::1", false }, { "::ffff:10.0.0.1", false },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct addr a;
+
+		ck_assert_int_eq(addr_parse(t[i].s, &a), 0);
+		ck_assert_msg(addr_is_loopback(&a) == t[i].lo, "%s", t[i].s);
+	}
+}
+END_TEST
+
 START_TEST(test_hmap_model)
 {
 	enum { N = 5000 };
@@ -242,6 +260,7 @@ main(void)
 	    sizeof(range_cases) / sizeof(range_cases[0]));
 	tcase_add_test(tc, test_contains_overlap);
 	tcase_add_test(tc, test_bytes);
+	tcase_add_test(tc, test_loopback);
 	tcase_add_test(tc, test_hmap_model);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -47,6 +47,7 @@ const char *addr_ntop(const struct addr *a, char *buf, size_t len);
 const char *prefix_ntop(const struct prefix *p, char *buf, size_t len);
 int	addr_cmp(const struct addr *a, const struct addr *b);
 bool	addr_eq(const struct addr *a, const struct addr *b);
+bool	addr_is_loopback(const struct addr *a);
 unsigned addr_bits(uint8_t af);			/* 32 or 128 */
 addr_u128 addr_mask(uint8_t af, unsigned len);	/* network mask */
 struct prefix prefix_of(const struct addr *a, unsigned len);
