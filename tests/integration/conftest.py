@@ -20,6 +20,13 @@ SHARED = os.path.abspath(os.path.join(TOP, "..", "shared"))
 
 _seq = [0]
 
+# What a sanitizer build (tests/run.sh runs a subset with BGPLB_BUILD set to
+# the ASan+UBSan build) writes when it finds a bug: any of these in a
+# daemon's log fails the test that ran it.
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:")
+_daemons_started = []
+
 
 def sh(*args, check=True, **kw):
     return subprocess.run(list(args), check=check, capture_output=True, text=True, **kw)
@@ -74,6 +81,7 @@ class Daemon:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, wait=True):
+        _daemons_started.append(self)
         self.logf = open(self.log_path, "a")
         self.proc = self.ns.popen([BGPLBD, "--config", self.config, "--node", "node-a",
                                    "--status-listen", f"127.0.0.1:{self.port}"] + self.extra,
@@ -125,6 +133,32 @@ class Daemon:
             return self.log_path.read_text()
         except OSError:
             return ""
+
+    def sanitizer_reports(self):
+        """The sanitizer findings in this daemon's log (ASan, LSan, UBSan)."""
+        lines = self.log().splitlines()
+        for i, line in enumerate(lines):
+            if any(m in line for m in SANITIZER_MARKS):
+                return "\n".join(lines[max(0, i - 2):i + 30])
+        return None
+
+
+@pytest.fixture(autouse=True)
+def sanitizer_check():
+    """After every test (and after its own fixtures stopped the daemons),
+    fail it when a daemon it started logged a sanitizer report.  Reads logs
+    only: a test that started no daemon is not affected."""
+    first = len(_daemons_started)
+    yield
+    found = []
+    for d in _daemons_started[first:]:
+        rep = d.sanitizer_reports()
+        if rep:
+            found.append(f"{d.log_path}:\n{rep}")
+    del _daemons_started[first:]
+    if found:
+        pytest.fail("sanitizer report in bgplbd's log:\n" + "\n".join(found),
+                    pytrace=False)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ BGPLB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # Packages to build and test bgplb on Debian bookworm.
 BGPLB_BUILD_PKGS="gcc libc6-dev pkg-config meson ninja-build libevent-dev libyaml-dev
  libjson-c-dev libcurl4-openssl-dev libssl-dev check"
-BGPLB_TEST_PKGS="python3 python3-pytest iproute2 curl jq procps frr frr-pythontools bird2 gobgpd arping ndisc6 tcpdump"
+BGPLB_TEST_PKGS="python3 python3-pytest iproute2 curl jq procps frr frr-pythontools bird2 gobgpd arping ndisc6 tcpdump valgrind"
 BGPLB_LAB_PKGS="iproute2 curl jq procps frr"
 
 # install_pkgs PKG...: apt-get install the ones not installed yet.
@@ -36,6 +36,19 @@ install_pkgs() {
 		{ echo "apt-get install ${missing[*]} failed" >&2; rc=1; }; }
 	[ $ours = 1 ] && rm -f $policy
 	return $rc
+}
+
+# install_kubectl: tests/k8s checks its fake API server with the real kubectl.
+# Use the one on PATH; else try Debian's kubernetes-client (bookworm ships
+# 1.20: the tests needing a newer kubectl skip themselves).  Never fatal: the
+# kubectl tests skip, loudly, when there is none.
+install_kubectl() {
+	command -v kubectl >/dev/null 2>&1 && return 0
+	install_pkgs kubernetes-client >/dev/null 2>&1
+	command -v kubectl >/dev/null 2>&1 && return 0
+	echo "WARNING: kubectl not found (Debian package kubernetes-client):" \
+		"the kubectl tests in tests/k8s will be skipped" >&2
+	return 0
 }
 
 # build_bgplb [BUILDDIR [meson options...]]: configure once, then ninja.
