@@ -16,9 +16,9 @@
  * reload, and plan_diff() compares a plan of the old config with one of the
  * new.
  *
- * Selector matching and lookups are local static helpers on purpose, so the
- * planner can be built and tested without the YAML parser; their semantics
- * are the ones config.h documents for cfg_selector_match().
+ * Node selectors are matched with cfg_selector_match() (config_values.c),
+ * the same function the BGP speaker uses for peers, so a selector can never
+ * mean two things.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -59,68 +59,6 @@ str_in(const char *s, char *const *list, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (list[i] != NULL && strcmp(list[i], s) == 0)
-			return true;
-	return false;
-}
-
-static const char *
-label_get(const struct cfg_kv *labels, size_t n, const char *key)
-{
-	for (size_t i = 0; i < n; i++)
-		if (labels[i].key != NULL && strcmp(labels[i].key, key) == 0)
-			return labels[i].value != NULL ? labels[i].value : "";
-	return NULL;
-}
-
-static bool
-term_match(const struct cfg_sel_term *t, const struct cfg_kv *labels,
-    size_t nlabels)
-{
-	for (size_t i = 0; i < t->nlabels; i++) {
-		const char *v = label_get(labels, nlabels, t->labels[i].key);
-		const char *want = t->labels[i].value ? t->labels[i].value : "";
-
-		if (v == NULL || strcmp(v, want) != 0)
-			return false;
-	}
-	for (size_t i = 0; i < t->nexprs; i++) {
-		const struct cfg_sel_expr *e = &t->exprs[i];
-		const char *v = label_get(labels, nlabels, e->key);
-		bool in = v != NULL && str_in(v, e->values, e->nvalues);
-
-		switch (e->op) {
-		case CFG_SEL_IN:
-			if (!in)
-				return false;
-			break;
-		case CFG_SEL_NOT_IN:
-			/* Kubernetes semantics: an absent key satisfies NotIn. */
-			if (in)
-				return false;
-			break;
-		case CFG_SEL_EXISTS:
-			if (v == NULL)
-				return false;
-			break;
-		case CFG_SEL_DOES_NOT_EXIST:
-			if (v != NULL)
-				return false;
-			break;
-		default:
-			return false;
-		}
-	}
-	return true;
-}
-
-static bool
-selector_match(const struct cfg_selector *sel, const struct cfg_kv *labels,
-    size_t nlabels)
-{
-	if (sel->nterms == 0)
-		return true;
-	for (size_t i = 0; i < sel->nterms; i++)
-		if (term_match(&sel->terms[i], labels, nlabels))
 			return true;
 	return false;
 }
@@ -439,7 +377,7 @@ collect(const struct plan_input *in, const struct cfg_kv *my_labels,
 			    pool_by_addr(cfg, addr, &pidx);
 			if (pool == NULL)
 				continue;
-			if (!selector_match(&pool->node_selector, my_labels,
+			if (!cfg_selector_match(&pool->node_selector, my_labels,
 			    my_nlabels))
 				continue;
 
@@ -466,7 +404,7 @@ collect(const struct plan_input *in, const struct cfg_kv *my_labels,
 			for (size_t v = 0; v < pool->nadverts; v++) {
 				const struct cfg_advert *adv = &pool->adverts[v];
 
-				if (!selector_match(&adv->node_selector,
+				if (!cfg_selector_match(&adv->node_selector,
 				    my_labels, my_nlabels))
 					continue;
 				c.advert = adv;
@@ -562,7 +500,7 @@ peer_wanted(const struct cfg_peer *peer, const struct contrib *c,
 {
 	if (peer->name == NULL)
 		return false;
-	if (!selector_match(&peer->node_selector, my_labels, my_nlabels))
+	if (!cfg_selector_match(&peer->node_selector, my_labels, my_nlabels))
 		return false;
 	if (c->advert->npeers > 0 &&
 	    !str_in(peer->name, c->advert->peers, c->advert->npeers))
@@ -699,7 +637,7 @@ fold_l2(struct plan_route *r, const struct contrib *run, size_t n,
 		bool serves = false;
 
 		if (node->name == NULL ||
-		    !selector_match(&pool->node_selector, node->labels,
+		    !cfg_selector_match(&pool->node_selector, node->labels,
 		    node->nlabels))
 			continue;
 		for (size_t j = 0; j < n && !serves; j++)
