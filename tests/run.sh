@@ -115,10 +115,10 @@ run_pytest k8s build/k8s.log tests/k8s
 
 # Every libFuzzer target briefly (tests/fuzz/run.sh builds them with clang;
 # doc/reliability.md has the figures of longer runs).  A crash fails.
-FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+FUZZ_SECONDS=${FUZZ_SECONDS:-25}
 if install_pkgs clang libclang-rt-14-dev >/dev/null; then
 	echo "== fuzz targets, ${FUZZ_SECONDS} s each"
-	for t in fuzz_bgp_msg fuzz_bgp_open fuzz_bgp_update fuzz_config fuzz_k8s_objects; do
+	for t in fuzz_bgp_msg fuzz_bgp_open fuzz_bgp_update fuzz_config fuzz_k8s_objects fuzz_l2_packet fuzz_l2_member; do
 		if sh tests/fuzz/run.sh "$FUZZ_SECONDS" $t >build/$t.log 2>&1; then
 			PASS=$((PASS + 1))
 		else
@@ -128,7 +128,7 @@ if install_pkgs clang libclang-rt-14-dev >/dev/null; then
 			tail -5 build/$t.log
 	done
 else
-	SKIP=$((SKIP + 5)); SKIP_REASONS+=("5 fuzz targets: clang / libclang-rt-14-dev could not be installed")
+	SKIP=$((SKIP + 7)); SKIP_REASONS+=("7 fuzz targets: clang / libclang-rt-14-dev could not be installed")
 fi
 
 # The unit tests under valgrind memcheck (meson test setup "valgrind": any

@@ -17,7 +17,7 @@ case $DUR in ''|*[!0-9]*) usage ;; esac
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 BUILD=${BUILD:-$TOP/build-fuzz}
-TARGETS=${*:-fuzz_bgp_msg fuzz_bgp_open fuzz_bgp_update fuzz_config fuzz_k8s_objects}
+TARGETS=${*:-fuzz_bgp_msg fuzz_bgp_open fuzz_bgp_update fuzz_config fuzz_k8s_objects fuzz_l2_packet fuzz_l2_member}
 JOBS=${FUZZ_JOBS:-1}
 
 if [ ! -f "$BUILD/build.ninja" ]; then
