@@ -186,20 +186,30 @@ plan_l2_owner(const struct addr *a, const struct plan_node *nodes,
 
 /* ---- route order and equality ----------------------------------------- */
 
-int
-plan_route_cmp(const struct plan_route *a, const struct plan_route *b)
+/* Route identity: backend, VRF (NULL first), prefix.  Contributions are
+ * grouped into routes by the same order, so both use this one function. */
+static int
+ident_cmp(enum cfg_proto ba, const char *va, const struct prefix *pa,
+    enum cfg_proto bb, const char *vb, const struct prefix *pb)
 {
 	int c;
 
-	if (a->backend != b->backend)
-		return a->backend < b->backend ? -1 : 1;
-	if ((c = strcmp_null(a->vrf, b->vrf)) != 0)
+	if (ba != bb)
+		return ba < bb ? -1 : 1;
+	if ((c = strcmp_null(va, vb)) != 0)
 		return c < 0 ? -1 : 1;
-	if ((c = addr_cmp(&a->prefix.addr, &b->prefix.addr)) != 0)
+	if ((c = addr_cmp(&pa->addr, &pb->addr)) != 0)
 		return c;
-	if (a->prefix.len != b->prefix.len)
-		return a->prefix.len < b->prefix.len ? -1 : 1;
+	if (pa->len != pb->len)
+		return pa->len < pb->len ? -1 : 1;
 	return 0;
+}
+
+int
+plan_route_cmp(const struct plan_route *a, const struct plan_route *b)
+{
+	return ident_cmp(a->backend, a->vrf, &a->prefix, b->backend, b->vrf,
+	    &b->prefix);
 }
 
 static bool
@@ -311,17 +321,8 @@ contrib_add(struct contribs *cs, const struct contrib *c)
 static int
 contrib_ident_cmp(const struct contrib *a, const struct contrib *b)
 {
-	int c;
-
-	if (a->backend != b->backend)
-		return a->backend < b->backend ? -1 : 1;
-	if ((c = strcmp_null(a->vrf, b->vrf)) != 0)
-		return c < 0 ? -1 : 1;
-	if ((c = addr_cmp(&a->prefix.addr, &b->prefix.addr)) != 0)
-		return c;
-	if (a->prefix.len != b->prefix.len)
-		return a->prefix.len < b->prefix.len ? -1 : 1;
-	return 0;
+	return ident_cmp(a->backend, a->vrf, &a->prefix, b->backend, b->vrf,
+	    &b->prefix);
 }
 
 static int

@@ -54,14 +54,6 @@ jcount(addr_u128 v)
 	return json_object_new_string(u128_to_dec(v, buf, sizeof(buf)));
 }
 
-static const char *
-backend_name(const struct daemon *d, enum cfg_proto p)
-{
-	for (size_t i = 0; i < d->nannouncers; i++)
-		if (d->announcers[i]->ops->backend == p)
-			return d->announcers[i]->ops->name;
-	return "none";
-}
 
 struct json_object *
 status_json_pools(const struct daemon *d)
@@ -236,7 +228,7 @@ status_json_peers(const struct daemon *d)
 		json_object_object_add(o, "vrf", jstr(p->vrf));
 		json_object_object_add(o, "state", json_object_new_string("Idle"));
 		json_object_object_add(o, "backend",
-		    jstr(backend_name(d, CFG_PROTO_BGP)));
+		    jstr(bgp != NULL ? bgp->ops->name : "none"));
 		json_object_array_add(arr, o);
 	}
 	return arr;
