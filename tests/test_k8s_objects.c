@@ -390,6 +390,7 @@ static const struct node_case {
 	bool excluded, unavailable;
 	size_t nlabels;
 	const char *err;
+	const char *ips;	/* InternalIPs, comma separated */
 } node_cases[] = {
 	{ "{\"metadata\":{\"name\":\"n1\",\"labels\":{\"a\":\"b\"}}}", 0, false, false, 1, NULL },
 	{ "{\"metadata\":{\"name\":\"n1\",\"labels\":{\"a\":\"b\","
@@ -406,6 +407,19 @@ static const struct node_case {
 	  false, 0, "status.conditions[0]: expected an object" },
 	{ "{\"metadata\":{\"name\":\"n1\"},\"status\":{\"conditions\":[{\"type\":true}]}}",
 	  -1, false, false, 0, "status.conditions[0].type: expected a string" },
+	/* InternalIPs only; hostnames and garbage skipped, not fatal. */
+	{ "{\"metadata\":{\"name\":\"n1\"},\"status\":{\"addresses\":["
+	  "{\"type\":\"Hostname\",\"address\":\"n1\"},"
+	  "{\"type\":\"InternalIP\",\"address\":\"10.0.0.2\"},"
+	  "{\"type\":\"ExternalIP\",\"address\":\"192.0.2.1\"},"
+	  "{\"type\":\"InternalIP\",\"address\":\"not-an-ip\"},"
+	  "{\"type\":\"InternalIP\",\"address\":\"fd00::2\"}]}}",
+	  0, false, false, 0, NULL, "10.0.0.2,fd00::2" },
+	{ "{\"metadata\":{\"name\":\"n1\"},\"status\":{\"addresses\":[{\"type\":"
+	  "\"InternalIP\",\"address\":7}]}}", -1, false, false, 0,
+	  "status.addresses[0].address: expected a string" },
+	{ "{\"metadata\":{\"name\":\"n1\"},\"status\":{\"addresses\":{}}}", -1, false,
+	  false, 0, "status.addresses: expected a list" },
 };
 
 START_TEST(test_node)
@@ -421,6 +435,15 @@ START_TEST(test_node)
 		ck_assert_int_eq(n.excluded, c->excluded);
 		ck_assert_int_eq(n.network_unavailable, c->unavailable);
 		ck_assert_uint_eq(n.nlabels, c->nlabels);
+		{
+			char got[256] = "", b[ADDR_STRLEN];
+
+			for (size_t i = 0; i < n.ninternal_ips; i++)
+				snprintf(got + strlen(got), sizeof(got) - strlen(got),
+				    "%s%s", i ? "," : "",
+				    addr_ntop(&n.internal_ips[i], b, sizeof(b)));
+			ck_assert_str_eq(got, c->ips ? c->ips : "");
+		}
 	} else {
 		ck_assert_str_eq(err, c->err);
 	}

@@ -715,6 +715,34 @@ k8s_node_from_json(struct json_object *obj, struct k8s_node *node, char *err,
 		    strcmp(s, "NetworkUnavailable") == 0 && strcmp(st, "True") == 0)
 			node->network_unavailable = true;
 	}
+	if (get_arr(status, "addresses", "status.addresses", &arr, err,
+	    errlen) == -1)
+		return -1;
+	n = arr ? json_object_array_length(arr) : 0;
+	if (n > 0)
+		node->internal_ips = xcalloc(n, sizeof(*node->internal_ips));
+	for (i = 0; i < n; i++) {
+		struct addr a;
+
+		el = json_object_array_get_idx(arr, i);
+		snprintf(path, sizeof(path), "status.addresses[%zu]", i);
+		if (el == NULL || !json_object_is_type(el, json_type_object)) {
+			seterr(err, errlen, "%s: expected an object", path);
+			return -1;
+		}
+		snprintf(path, sizeof(path), "status.addresses[%zu].type", i);
+		if (get_str(el, "type", path, &s, err, errlen) == -1)
+			return -1;
+		snprintf(path, sizeof(path), "status.addresses[%zu].address", i);
+		if (get_str(el, "address", path, &st, err, errlen) == -1)
+			return -1;
+		/* A Hostname entry or an unparsable address is not ours to
+		 * judge: skip it rather than refuse the node. */
+		if (s == NULL || st == NULL || strcmp(s, "InternalIP") != 0 ||
+		    addr_parse(st, &a) == -1)
+			continue;
+		node->internal_ips[node->ninternal_ips++] = a;
+	}
 	return 0;
 }
 
@@ -730,6 +758,7 @@ k8s_node_free(struct k8s_node *node)
 		free(node->labels[i].value);
 	}
 	free(node->labels);
+	free(node->internal_ips);
 	free(node->name);
 	free(node->resource_version);
 	memset(node, 0, sizeof(*node));

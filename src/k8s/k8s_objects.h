@@ -83,6 +83,10 @@ struct k8s_node {
 	size_t		 nlabels;
 	bool		 excluded;		/* K8S_LABEL_EXCLUDE_LB present */
 	bool		 network_unavailable;	/* condition NetworkUnavailable True */
+	/* status.addresses of type InternalIP that parse (others skipped):
+	 * where layer 2 membership reaches the node. */
+	struct addr	*internal_ips;
+	size_t		 ninternal_ips;
 };
 
 struct k8s_configmap {
