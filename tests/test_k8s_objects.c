@@ -340,6 +340,80 @@ START_TEST(test_bad_service_keeps_name)
 }
 END_TEST
 
+/*
+ * A typo in an annotation must not hide what the Service is and which
+ * addresses its status holds: the daemon keeps announcing them.
+ */
+static const struct partial_case {
+	const char *json;
+	bool ingress_valid, kind_valid, lb;
+	const char *ingress, *err;
+} partial_cases[] = {
+	{ "{\"metadata\":{\"name\":\"a\",\"annotations\":{\"metallb.universe.tf/"
+	  "loadBalancerIPs\":\"1.2.3\"}},\"spec\":{\"type\":\"LoadBalancer\"},"
+	  "\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"10.1.1.1\"}]}}}",
+	  true, true, true, "10.1.1.1",
+	  "metadata.annotations[\"metallb.universe.tf/loadBalancerIPs\"]: \"1.2.3\" is "
+	  "not an IP address" },
+	{ "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"type\":\"LoadBalancer\","
+	  "\"ports\":[{\"port\":0}]},\"status\":{\"loadBalancer\":{\"ingress\":"
+	  "[{\"ip\":\"fd00::5\"}]}}}", true, true, true, "fd00::5",
+	  "spec.ports[0].port: 0 is out of range (1-65535)" },
+	{ "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"type\":7},\"status\":"
+	  "{\"loadBalancer\":{\"ingress\":[{\"ip\":\"10.1.1.1\"}]}}}",
+	  true, false, false, "10.1.1.1", "spec.type: expected a string" },
+	{ "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"type\":\"LoadBalancer\"},"
+	  "\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"nope\"}]}}}",
+	  false, false, false, "",
+	  "status.loadBalancer.ingress[0].ip: \"nope\" is not an IP address" },
+	{ "{\"metadata\":{\"name\":\"a\",\"creationTimestamp\":\"yesterday\"}}",
+	  false, false, false, "",
+	  "metadata.creationTimestamp: \"yesterday\" is not a time" },
+};
+
+START_TEST(test_partial_service)
+{
+	const struct partial_case *c = &partial_cases[_i];
+	struct json_object *o = parse(c->json);
+	struct k8s_service s;
+	char err[256] = "", got[256];
+
+	ck_assert_int_eq(k8s_service_from_json(o, &s, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, c->err);
+	ck_assert_int_eq(s.ingress_valid, c->ingress_valid);
+	ck_assert_int_eq(s.kind_valid, c->kind_valid);
+	ck_assert_int_eq(s.is_load_balancer, c->lb);
+	addrs_text(s.ingress, s.ningress, got, sizeof(got));
+	if (c->ingress_valid)
+		ck_assert_str_eq(got, c->ingress);
+	k8s_service_free(&s);
+	json_object_put(o);
+}
+END_TEST
+
+START_TEST(test_service_created)
+{
+	struct json_object *o = parse("{\"metadata\":{\"name\":\"a\","
+	    "\"creationTimestamp\":\"2026-12-06T10:11:12Z\"},\"spec\":"
+	    "{\"type\":\"LoadBalancer\"}}");
+	struct json_object *o2 = parse("{\"metadata\":{\"name\":\"a\"},"
+	    "\"spec\":{}}");
+	struct k8s_service s;
+	char err[256];
+
+	ck_assert_int_eq(k8s_service_from_json(o, &s, err, sizeof(err)), 0);
+	ck_assert_int_eq(s.created.tv_sec, 1796551872);	/* date -d ... +%s */
+	ck_assert(s.ingress_valid && s.kind_valid);
+	k8s_service_free(&s);
+	ck_assert_int_eq(k8s_service_from_json(o2, &s, err, sizeof(err)), 0);
+	ck_assert_int_eq(s.created.tv_sec, 0);
+	ck_assert(!s.is_load_balancer);
+	k8s_service_free(&s);
+	json_object_put(o);
+	json_object_put(o2);
+}
+END_TEST
+
 START_TEST(test_endpointslice)
 {
 	struct json_object *o = parse(
@@ -391,6 +465,7 @@ static const struct node_case {
 	size_t nlabels;
 	const char *err;
 	const char *ips;	/* InternalIPs, comma separated */
+	int ready;		/* 0: no Ready condition, 1: True, 2: not True */
 } node_cases[] = {
 	{ "{\"metadata\":{\"name\":\"n1\",\"labels\":{\"a\":\"b\"}}}", 0, false, false, 1, NULL },
 	{ "{\"metadata\":{\"name\":\"n1\",\"labels\":{\"a\":\"b\","
@@ -398,7 +473,10 @@ static const struct node_case {
 	  0, true, false, 2, NULL },
 	{ "{\"metadata\":{\"name\":\"n1\"},\"status\":{\"conditions\":["
 	  "{\"type\":\"Ready\",\"status\":\"True\"},"
-	  "{\"type\":\"NetworkUnavailable\",\"status\":\"True\"}]}}", 0, false, true, 0, NULL },
+	  "{\"type\":\"NetworkUnavailable\",\"status\":\"True\"}]}}", 0, false, true, 0, NULL,
+	  NULL, 1 },
+	{ "{\"metadata\":{\"name\":\"n1\"},\"status\":{\"conditions\":["
+	  "{\"type\":\"Ready\",\"status\":\"Unknown\"}]}}", 0, false, false, 0, NULL, NULL, 2 },
 	{ "{\"metadata\":{\"name\":\"n1\"},\"status\":{\"conditions\":["
 	  "{\"type\":\"NetworkUnavailable\",\"status\":\"False\"}]}}", 0, false, false, 0, NULL },
 	{ "{\"metadata\":{\"name\":\"n1\",\"labels\":{\"a\":1}}}", -1, false, false, 0,
@@ -435,6 +513,8 @@ START_TEST(test_node)
 		ck_assert_int_eq(n.excluded, c->excluded);
 		ck_assert_int_eq(n.network_unavailable, c->unavailable);
 		ck_assert_uint_eq(n.nlabels, c->nlabels);
+		ck_assert_int_eq(n.has_ready, c->ready != 0);
+		ck_assert_int_eq(n.ready, c->ready == 1);
 		{
 			char got[256] = "", b[ADDR_STRLEN];
 
@@ -837,6 +917,8 @@ k8s_objects_suite(void)
 	tcase_add_loop_test(tc, test_class, 0, N(class_cases));
 	tcase_add_loop_test(tc, test_bad_service, 0, N(bad_cases));
 	tcase_add_test(tc, test_bad_service_keeps_name);
+	tcase_add_loop_test(tc, test_partial_service, 0, N(partial_cases));
+	tcase_add_test(tc, test_service_created);
 	tcase_add_test(tc, test_endpointslice);
 	tcase_add_loop_test(tc, test_node, 0, N(node_cases));
 	tcase_add_test(tc, test_configmap);

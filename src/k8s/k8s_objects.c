@@ -325,14 +325,6 @@ parse_service_spec(struct json_object *spec, struct k8s_service *svc,
 	char path[64];
 	size_t i, n;
 
-	if (get_str(spec, "type", "spec.type", &s, err, errlen) == -1)
-		return -1;
-	svc->is_load_balancer = s != NULL && strcmp(s, "LoadBalancer") == 0;
-	if (get_str(spec, "loadBalancerClass", "spec.loadBalancerClass", &s,
-	    err, errlen) == -1)
-		return -1;
-	svc->lb_class = s && *s ? xstrdup(s) : NULL;
-
 	if (get_arr(spec, "ipFamilies", "spec.ipFamilies", &arr, err,
 	    errlen) == -1)
 		return -1;
@@ -485,6 +477,33 @@ k8s_service_from_json(struct json_object *obj, struct k8s_service *svc,
 	if (get_meta(obj, &meta, &svc->namespace, &svc->name,
 	    &svc->resource_version, &svc->uid, err, errlen) == -1)
 		return -1;
+	if (get_str(meta, "creationTimestamp", "metadata.creationTimestamp",
+	    &s, err, errlen) == -1)
+		return -1;
+	if (s != NULL && k8s_parse_time(s, &svc->created) == -1) {
+		seterr(err, errlen, "metadata.creationTimestamp: \"%s\" is not "
+		    "a time", s);
+		return -1;
+	}
+	/*
+	 * What the Service is and what its status says come first: when an
+	 * annotation or the rest of the spec can't be read, the caller still
+	 * knows whether it is ours and which addresses it holds, and keeps
+	 * announcing them instead of dropping the route over a typo.
+	 */
+	if (parse_ingress(obj, svc, err, errlen) == -1)
+		return -1;
+	svc->ingress_valid = true;
+	if (get_obj(obj, "spec", "spec", &spec, err, errlen) == -1)
+		return -1;
+	if (get_str(spec, "type", "spec.type", &s, err, errlen) == -1)
+		return -1;
+	svc->is_load_balancer = s != NULL && strcmp(s, "LoadBalancer") == 0;
+	if (get_str(spec, "loadBalancerClass", "spec.loadBalancerClass", &s,
+	    err, errlen) == -1)
+		return -1;
+	svc->lb_class = s && *s ? xstrdup(s) : NULL;
+	svc->kind_valid = true;
 	if (get_obj(meta, "annotations", "metadata.annotations", &ann, err,
 	    errlen) == -1)
 		return -1;
@@ -494,8 +513,6 @@ k8s_service_from_json(struct json_object *obj, struct k8s_service *svc,
 	if (get_annotation(ann, ann_share, &s, &which, err, errlen) == -1)
 		return -1;
 	svc->sharing_key = xstrdup(s);
-	if (get_obj(obj, "spec", "spec", &spec, err, errlen) == -1)
-		return -1;
 	if (get_annotation(ann, ann_ips, &s, &which, err, errlen) == -1)
 		return -1;
 	if (s != NULL) {
@@ -515,9 +532,7 @@ k8s_service_from_json(struct json_object *obj, struct k8s_service *svc,
 			svc->naddresses = 1;
 		}
 	}
-	if (parse_service_spec(spec, svc, err, errlen) == -1)
-		return -1;
-	return parse_ingress(obj, svc, err, errlen);
+	return parse_service_spec(spec, svc, err, errlen);
 }
 
 void
@@ -714,6 +729,10 @@ k8s_node_from_json(struct json_object *obj, struct k8s_node *node, char *err,
 		if (s != NULL && st != NULL &&
 		    strcmp(s, "NetworkUnavailable") == 0 && strcmp(st, "True") == 0)
 			node->network_unavailable = true;
+		if (s != NULL && st != NULL && strcmp(s, "Ready") == 0) {
+			node->has_ready = true;
+			node->ready = strcmp(st, "True") == 0;
+		}
 	}
 	if (get_arr(status, "addresses", "status.addresses", &arr, err,
 	    errlen) == -1)

@@ -43,6 +43,13 @@ enum k8s_family_policy {
 struct k8s_service {
 	char		*namespace, *name;
 	char		*uid, *resource_version;
+	struct timespec	 created;		/* metadata.creationTimestamp; 0 if absent */
+	/*
+	 * Parsed in this order; after a failed parse these say how far it
+	 * got: the status (ingress), then the type and class, then the rest.
+	 */
+	bool		 ingress_valid;
+	bool		 kind_valid;
 	bool		 is_load_balancer;	/* spec.type == LoadBalancer */
 	char		*lb_class;		/* spec.loadBalancerClass, or NULL */
 	/* From the annotations, bgplb.io > metallb.io > metallb.universe.tf. */
@@ -83,6 +90,8 @@ struct k8s_node {
 	size_t		 nlabels;
 	bool		 excluded;		/* K8S_LABEL_EXCLUDE_LB present */
 	bool		 network_unavailable;	/* condition NetworkUnavailable True */
+	bool		 has_ready;		/* a Ready condition is present */
+	bool		 ready;			/* condition Ready True */
 	/* status.addresses of type InternalIP that parse (others skipped):
 	 * where layer 2 membership reaches the node. */
 	struct addr	*internal_ips;
