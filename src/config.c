@@ -82,6 +82,10 @@ struct lctx {
 	bool		 legacy;
 	const char	*pools_key;
 	struct hmap	*svc_names;	/* name hash -> index + 1: linear dup check */
+	struct lerr	*warns;		/* moved to cfg->warnings, sorted, at the end */
+	size_t		 nwarns;
+	bool		 cluster;	/* data.config of the cluster's ConfigMap */
+	bool		 k8s_local;	/* the daemon's own file in Kubernetes mode */
 };
 
 static void *
@@ -166,6 +170,32 @@ err_loc(struct lctx *c, const struct cfg_loc *loc, const char *path,
 	va_start(ap, fmt);
 	err_at(c, loc->line, loc->col, path, fmt, ap);
 	va_end(ap);
+}
+
+/* A warning at node n, under the current path: kept in cfg->warnings. */
+static void
+warn(struct lctx *c, const struct ynode *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+warn(struct lctx *c, const struct ynode *n, const char *fmt, ...)
+{
+	char msg[1024], *text;
+	struct lerr *w;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (asprintf(&text, "%s:%d:%d: warning: %s%s%s", c->name,
+	    n != NULL ? n->line : 1, n != NULL ? n->col : 1, c->path,
+	    *c->path != '\0' ? ": " : "", msg) == -1)
+		abort();
+	w = GROW(c->warns, c->nwarns);
+	w->line = n != NULL ? n->line : 1;
+	w->col = n != NULL ? n->col : 1;
+	w->seq = c->nwarns;
+	w->text = text;
 }
 
 static size_t
@@ -2383,6 +2413,15 @@ walk_layer2(struct lctx *c, const struct ynode *n)
 			    cfg_duration_fmt(l2->interval_ms, d2, sizeof(d2)));
 			path_pop(c, o2);
 		}
+		if (mv[MS_MEMBERS] != NULL && c->k8s_local &&
+		    !(mv[MS_MEMBERS]->type == YN_SEQ && mv[MS_MEMBERS]->n == 0)) {
+			size_t o2 = path_key(c, "members");
+
+			warn(c, mv[MS_MEMBERS], "not used in Kubernetes mode: "
+			    "the members are the cluster's Nodes, at their "
+			    "InternalIP");
+			path_pop(c, o2);
+		}
 		if (mv[MS_MEMBERS] != NULL)
 			walk_members(c, mv[MS_MEMBERS], l2);
 	}
@@ -2470,6 +2509,81 @@ is_legacy(const struct ynode *root)
 	return false;
 }
 
+/*
+ * Kubernetes mode splits the configuration in two: what every node must
+ * share (pools, peers, VRFs, community names) comes from the cluster's
+ * ConfigMap, what belongs to one node from the daemon's own file.  A key in
+ * the other place is not an error (one file may describe both, as the
+ * reference example does) but it is not used, and a warning says so and
+ * where it is taken from instead.  The daemon's file is still checked
+ * whole.
+ */
+static void
+check_k8s_split(struct lctx *c, const struct ynode **v, const char *cm)
+{
+	static const int cluster_keys[] = { TOP_POOLS, TOP_PEERS, TOP_VRFS,
+	    TOP_COMMS };
+	static const int local_keys[] = { TOP_NODE, TOP_ROUTER_ID, TOP_STATUS,
+	    TOP_BGP_PORT, TOP_LAYER2, TOP_K8S, TOP_STATUS_TOKEN,
+	    TOP_STATUS_INSECURE };
+	static const int unused_keys[] = { TOP_SERVICES, TOP_NODES, TOP_STATE };
+	static const char *const unused_why[] = {
+		"the services are the cluster's Service objects",
+		"node labels come from the cluster's Node objects",
+		"the Services' status is the state",
+	};
+	const char *const *keys = c->legacy ? top_keys_legacy : top_keys;
+	size_t o;
+
+	for (size_t i = 0; i < sizeof(unused_keys) / sizeof(*unused_keys); i++) {
+		int k = unused_keys[i];
+
+		if (v[k] == NULL)
+			continue;
+		o = path_key(c, top_keys[k]);
+		warn(c, v[k], "not used in Kubernetes mode: %s", unused_why[i]);
+		path_pop(c, o);
+		if (c->cluster)
+			v[k] = NULL;
+	}
+	if (c->cluster) {
+		for (size_t i = 0; i < sizeof(local_keys) / sizeof(*local_keys);
+		    i++) {
+			int k = local_keys[i];
+
+			if (v[k] == NULL)
+				continue;
+			o = path_key(c, top_keys[k]);
+			warn(c, v[k], "not used from the ConfigMap: a node's own "
+			    "setting belongs in the daemon's file (--config)");
+			path_pop(c, o);
+			v[k] = NULL;
+		}
+		return;
+	}
+	for (size_t i = 0; i < sizeof(cluster_keys) / sizeof(*cluster_keys); i++) {
+		int k = cluster_keys[i];
+
+		if (v[k] == NULL)
+			continue;
+		o = path_key(c, keys[k] != NULL ? keys[k] : top_keys[k]);
+		warn(c, v[k], "not used in Kubernetes mode: taken from the "
+		    "ConfigMap %s (data.config)", cm);
+		path_pop(c, o);
+	}
+}
+
+/* kubernetes.config-map as written, for messages (the default if not). */
+static const char *
+k8s_config_map_name(const struct ynode *k8s)
+{
+	const struct ynode *cm = k8s != NULL ? map_get(k8s, "config-map") : NULL;
+
+	if (cm != NULL && cm->type == YN_SCALAR && !cm->is_null)
+		return cm->str;
+	return CFG_DEF_CONFIG_MAP;
+}
+
 static void
 walk_config(struct lctx *c, const struct ynode *root)
 {
@@ -2489,6 +2603,10 @@ walk_config(struct lctx *c, const struct ynode *root)
 	}
 	if (map_keys(c, root, keys, TOP__N, v) == -1)
 		return;
+	if (v[TOP_K8S] != NULL && !c->cluster)
+		c->k8s_local = true;
+	if (c->cluster || c->k8s_local)
+		check_k8s_split(c, v, k8s_config_map_name(v[TOP_K8S]));
 	get_str(c, "node", v[TOP_NODE], &cfg->node);
 	get_addr(c, "router-id", v[TOP_ROUTER_ID], ADDR_AF_INET,
 	    &cfg->router_id);
@@ -2650,11 +2768,12 @@ lerr_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-struct cfg *
-cfg_load_buf(const char *name, const char *buf, size_t len,
+static struct cfg *
+load_buf(const char *name, const char *buf, size_t len, bool cluster,
     struct cfg_errors *errs)
 {
-	struct lctx c = { .name = name, .pools_key = "pools" };
+	struct lctx c = { .name = name, .pools_key = "pools",
+	    .cluster = cluster };
 	struct ynode **docs = NULL, *root = NULL;
 	size_t ndocs = 0, nkind = 0;
 	struct locmap map = { 1, 1, false };
@@ -2674,7 +2793,7 @@ cfg_load_buf(const char *name, const char *buf, size_t len,
 	 * A file of Kubernetes objects (kubectl apply -f style) is searched
 	 * for its ConfigMap; any other object is somebody else's business.
 	 */
-	for (size_t i = 0; i < ndocs; i++) {
+	for (size_t i = 0; i < ndocs && !cluster; i++) {
 		const struct ynode *kind = map_get(docs[i], "kind");
 
 		if (kind == NULL)
@@ -2705,8 +2824,15 @@ cfg_load_buf(const char *name, const char *buf, size_t len,
 	}
 	if (root != NULL) {
 		walk_config(&c, root);
-		cfg->source = c.legacy ? CFG_SOURCE_METALLB : CFG_SOURCE_NATIVE;
-	} else
+		if (cluster)
+			cfg->source = c.legacy ? CFG_SOURCE_CONFIGMAP_METALLB :
+			    CFG_SOURCE_CONFIGMAP_NATIVE;
+		else
+			cfg->source = c.legacy ? CFG_SOURCE_METALLB :
+			    CFG_SOURCE_NATIVE;
+	} else if (cluster)
+		cfg->source = CFG_SOURCE_CONFIGMAP_NATIVE;
+	else
 		cfg->status_listen = xstrdup(CFG_DEF_STATUS_LISTEN);
 done:
 	hmap_free(c.svc_names);
@@ -2717,6 +2843,13 @@ done:
 	free(docs);
 	if (c.nerrs > 1)
 		qsort(c.errs, c.nerrs, sizeof(*c.errs), lerr_cmp);
+	if (c.nwarns > 1)
+		qsort(c.warns, c.nwarns, sizeof(*c.warns), lerr_cmp);
+	if (c.nwarns > 0)
+		cfg->warnings = xrealloc(NULL, c.nwarns * sizeof(char *));
+	for (size_t i = 0; i < c.nwarns; i++)
+		cfg->warnings[cfg->nwarnings++] = c.warns[i].text;
+	free(c.warns);
 	if (c.nerrs > 0 && errs != NULL) {
 		errs->lines = xrealloc(errs->lines, (errs->n + c.nerrs) *
 		    sizeof(char *));
@@ -2731,6 +2864,50 @@ done:
 		return NULL;
 	}
 	return cfg;
+}
+
+struct cfg *
+cfg_load_buf(const char *name, const char *buf, size_t len,
+    struct cfg_errors *errs)
+{
+	return load_buf(name, buf, len, false, errs);
+}
+
+struct cfg *
+cfg_load_cluster(const char *name, const char *buf, size_t len,
+    struct cfg_errors *errs)
+{
+	return load_buf(name, buf, len, true, errs);
+}
+
+#define MOVE_LIST(dst, src, field, count) do {				\
+	(dst)->field = (src)->field;					\
+	(dst)->count = (src)->count;					\
+	(src)->field = NULL;						\
+	(src)->count = 0;						\
+} while (0)
+
+struct cfg *
+cfg_k8s_merge(struct cfg *local, struct cfg *cluster)
+{
+	cfg_k8s_local_only(local);
+	MOVE_LIST(local, cluster, pools, npools);
+	MOVE_LIST(local, cluster, peers, npeers);
+	MOVE_LIST(local, cluster, vrfs, nvrfs);
+	MOVE_LIST(local, cluster, community_aliases, ncommunity_aliases);
+	local->source = cluster->source;
+	if (cluster->nwarnings > 0) {
+		local->warnings = xrealloc(local->warnings, (local->nwarnings +
+		    cluster->nwarnings) * sizeof(*local->warnings));
+		memcpy(local->warnings + local->nwarnings, cluster->warnings,
+		    cluster->nwarnings * sizeof(*cluster->warnings));
+		local->nwarnings += cluster->nwarnings;
+		free(cluster->warnings);
+		cluster->warnings = NULL;
+		cluster->nwarnings = 0;
+	}
+	cfg_free(cluster);
+	return local;
 }
 
 struct cfg *

@@ -440,6 +440,8 @@ emit_layer2(FILE *f, const struct cfg *c)
 		key_str(f, 4, "key-file", l->key_file);
 	key_dur(f, 4, "interval", l->interval_ms);
 	key_dur(f, 4, "dead-after", l->dead_after_ms);
+	if (l->nmembers == 0 && c->kubernetes.enabled)
+		return;		/* the cluster's Nodes */
 	if (l->nmembers == 0) {
 		fputs("    members: []\n", f);
 		return;
@@ -457,6 +459,11 @@ void
 cfg_emit(const struct cfg *c, FILE *f)
 {
 	char buf[64];
+	/* The daemon's own file in Kubernetes mode: the cluster's keys are
+	 * not allowed there, not even empty. */
+	bool k8s_local = c->kubernetes.enabled && c->npools == 0 &&
+	    c->npeers == 0 && c->nvrfs == 0 && c->ncommunity_aliases == 0 &&
+	    c->nservices == 0 && c->nnodes == 0;
 
 	if (c->node != NULL)
 		key_str(f, 0, "node", c->node);
@@ -472,7 +479,9 @@ cfg_emit(const struct cfg *c, FILE *f)
 	if (c->state_file != NULL)
 		key_str(f, 0, "state-file", c->state_file);
 	fprintf(f, "bgp-listen-port: %u\n", c->bgp_listen_port);
-	if (c->ncommunity_aliases == 0)
+	if (k8s_local)
+		;
+	else if (c->ncommunity_aliases == 0)
 		fputs("bgp-communities: {}\n", f);
 	else {
 		fputs("bgp-communities:\n", f);
@@ -489,7 +498,9 @@ cfg_emit(const struct cfg *c, FILE *f)
 			fputc('\n', f);
 		}
 	}
-	if (c->nnodes == 0)
+	if (k8s_local)
+		;
+	else if (c->nnodes == 0)
 		fputs("nodes: []\n", f);
 	else {
 		fputs("nodes:\n", f);
@@ -500,10 +511,12 @@ cfg_emit(const struct cfg *c, FILE *f)
 			    c->nodes[i].nlabels);
 		}
 	}
-	emit_pools(f, c);
-	emit_peers(f, c);
-	emit_vrfs(f, c);
-	emit_services(f, c);
+	if (!k8s_local) {
+		emit_pools(f, c);
+		emit_peers(f, c);
+		emit_vrfs(f, c);
+		emit_services(f, c);
+	}
 	emit_layer2(f, c);
 	if (c->kubernetes.enabled) {
 		const struct cfg_kubernetes *k = &c->kubernetes;

@@ -440,16 +440,9 @@ selector_free(struct cfg_selector *s)
 	free(s->terms);
 }
 
-void
-cfg_free(struct cfg *c)
+static void
+free_pools(struct cfg *c)
 {
-	if (c == NULL)
-		return;
-	free(c->file);
-	free(c->node);
-	free(c->status_listen);
-	free(c->status_token_file);
-	free(c->state_file);
 	for (size_t i = 0; i < c->npools; i++) {
 		struct cfg_pool *p = &c->pools[i];
 
@@ -469,6 +462,13 @@ cfg_free(struct cfg *c)
 		selector_free(&p->node_selector);
 	}
 	free(c->pools);
+	c->pools = NULL;
+	c->npools = 0;
+}
+
+static void
+free_peers(struct cfg *c)
+{
 	for (size_t i = 0; i < c->npeers; i++) {
 		struct cfg_peer *p = &c->peers[i];
 
@@ -483,6 +483,13 @@ cfg_free(struct cfg *c)
 		selector_free(&p->node_selector);
 	}
 	free(c->peers);
+	c->peers = NULL;
+	c->npeers = 0;
+}
+
+static void
+free_vrfs(struct cfg *c)
+{
 	for (size_t i = 0; i < c->nvrfs; i++) {
 		free(c->vrfs[i].name);
 		free(c->vrfs[i].route_distinguisher);
@@ -490,36 +497,106 @@ cfg_free(struct cfg *c)
 		free(c->vrfs[i].rt);
 	}
 	free(c->vrfs);
-	for (size_t i = 0; i < c->nservices; i++) {
-		struct cfg_service *s = &c->services[i];
+	c->vrfs = NULL;
+	c->nvrfs = 0;
+}
 
-		free(s->name);
-		free(s->pool);
-		free(s->addresses);
-		free(s->sharing_key);
-		free(s->ports);
-		for (size_t j = 0; j < s->nendpoints; j++)
-			free(s->endpoints[j].node);
-		free(s->endpoints);
-	}
+static void
+free_services(struct cfg *c)
+{
+	for (size_t i = 0; i < c->nservices; i++)
+		cfg_service_clear(&c->services[i]);
 	free(c->services);
+	c->services = NULL;
+	c->nservices = 0;
+}
+
+static void
+free_nodes(struct cfg *c)
+{
 	for (size_t i = 0; i < c->nnodes; i++) {
 		free(c->nodes[i].name);
 		kv_free(c->nodes[i].labels, c->nodes[i].nlabels);
 	}
 	free(c->nodes);
+	c->nodes = NULL;
+	c->nnodes = 0;
+}
+
+static void
+free_aliases(struct cfg *c)
+{
 	for (size_t i = 0; i < c->ncommunity_aliases; i++)
 		free(c->community_aliases[i].name);
 	free(c->community_aliases);
+	c->community_aliases = NULL;
+	c->ncommunity_aliases = 0;
+}
+
+void
+cfg_members_free(struct cfg_layer2 *l2)
+{
+	for (size_t i = 0; i < l2->nmembers; i++)
+		free(l2->members[i].name);
+	free(l2->members);
+	l2->members = NULL;
+	l2->nmembers = 0;
+}
+
+void
+cfg_service_clear(struct cfg_service *s)
+{
+	free(s->name);
+	free(s->pool);
+	free(s->addresses);
+	free(s->sharing_key);
+	free(s->ports);
+	for (size_t j = 0; j < s->nendpoints; j++)
+		free(s->endpoints[j].node);
+	free(s->endpoints);
+	memset(s, 0, sizeof(*s));
+}
+
+void
+cfg_k8s_local_only(struct cfg *c)
+{
+	free_pools(c);
+	free_peers(c);
+	free_vrfs(c);
+	free_aliases(c);
+	free_services(c);
+	free_nodes(c);
+	cfg_members_free(&c->layer2);
+	free(c->state_file);
+	c->state_file = NULL;
+}
+
+void
+cfg_free(struct cfg *c)
+{
+	if (c == NULL)
+		return;
+	free(c->file);
+	free(c->node);
+	free(c->status_listen);
+	free(c->status_token_file);
+	free(c->state_file);
+	free_pools(c);
+	free_peers(c);
+	free_vrfs(c);
+	free_services(c);
+	free_nodes(c);
+	free_aliases(c);
 	strv_free(c->layer2.interfaces, c->layer2.ninterfaces);
 	free(c->layer2.key_file);
-	for (size_t i = 0; i < c->layer2.nmembers; i++)
-		free(c->layer2.members[i].name);
-	free(c->layer2.members);
+	cfg_members_free(&c->layer2);
 	free(c->kubernetes.kubeconfig);
 	free(c->kubernetes.config_map);
 	free(c->kubernetes.lease);
 	free(c->kubernetes.load_balancer_class);
+	for (size_t i = 0; i < c->nwarnings; i++)
+		free(c->warnings[i]);
+	free(c->warnings);
 	free(c);
 }
 

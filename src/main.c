@@ -43,6 +43,8 @@ check_config(const char *path)
 		cfg_errors_free(&errs);
 		return 1;
 	}
+	for (size_t i = 0; i < cfg->nwarnings; i++)
+		fprintf(stderr, "%s\n", cfg->warnings[i]);
 	cfg_emit(cfg, stdout);
 	cfg_free(cfg);
 	cfg_errors_free(&errs);

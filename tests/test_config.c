@@ -145,7 +145,7 @@ static const char *const goldens[] = {
 	"err-no-configmap", "err-ranges", "err-refs", "err-semantic",
 	"err-services", "err-syntax", "err-syntax-unclosed", "err-timers",
 	"err-types", "err-unknown-key", "err-values", "err-status-exposed",
-	"err-password",
+	"err-password", "k8s-daemon", "err-k8s-daemon",
 };
 #define NGOLDENS (int)(sizeof(goldens) / sizeof(goldens[0]))
 
@@ -179,6 +179,24 @@ START_TEST(test_golden)
 
 		ck_assert_msg(c != NULL, "%s: failed to load:\n%s", name, got);
 		ck_assert_uint_eq(errs.n, 0);
+		{
+			/* Warnings: exactly NAME.warn, or none. */
+			char warnf[256], *want_warn, *got_warn = NULL;
+			size_t wl = 0;
+			FILE *wf = open_memstream(&got_warn, &wl);
+
+			ck_assert_ptr_nonnull(wf);
+			for (size_t i = 0; i < c->nwarnings; i++)
+				fprintf(wf, "%s\n", c->warnings[i]);
+			fclose(wf);
+			snprintf(warnf, sizeof(warnf), "%s.warn", name);
+			want_warn = slurp(warnf, NULL);
+			ck_assert_msg(strcmp(got_warn, want_warn ? want_warn :
+			    "") == 0, "%s: warnings differ; got:\n%s\nwant:\n%s",
+			    name, got_warn, want_warn ? want_warn : "");
+			free(want_warn);
+			free(got_warn);
+		}
 		emitted = emit_str(c);
 		ck_assert_msg(strcmp(emitted, want_out) == 0,
 		    "%s: output differs; got:\n%s\nwant:\n%s", name, emitted,
@@ -307,6 +325,136 @@ START_TEST(test_load_buf_and_missing_file)
 	ck_assert_str_eq(c->status_listen, "127.0.0.1:7473");
 	ck_assert_str_eq(c->file, "empty.yaml");
 	cfg_free(c);
+}
+END_TEST
+
+/*
+ * Kubernetes mode: the cluster ConfigMap's data.config.  Either form loads;
+ * node-local keys there are warnings (not used); real mistakes are errors
+ * placed in data.config.
+ */
+static const struct cluster_case {
+	const char *text;
+	int ok;				/* 1: loads */
+	enum cfg_source source;
+	size_t npools, npeers;
+	const char *diag;		/* errors or warnings, one per line */
+} cluster_cases[] = {
+	/* The seed's data.config, verbatim. */
+	{ "address-pools:\n- name: default\n  protocol: layer2\n  addresses:\n"
+	  "  - 172.16.3.1-172.16.3.254\n- name: poc\n  protocol: layer2\n"
+	  "  addresses:\n  - 172.16.13.1-172.16.13.254\n", 1,
+	  CFG_SOURCE_CONFIGMAP_METALLB, 2, 0, "" },
+	/* The seed switched to BGP with a peer, as the end-to-end test does. */
+	{ "peers:\n- peer-address: 10.0.0.1\n  peer-asn: 64500\n  my-asn: 64512\n"
+	  "address-pools:\n- name: poc\n  protocol: bgp\n  addresses:\n"
+	  "  - 172.16.13.1-172.16.13.254\n", 1, CFG_SOURCE_CONFIGMAP_METALLB, 1, 1,
+	  "" },
+	{ "pools: [{name: a, addresses: [10.1.0.0/24]}]\nnode: worker-1\n"
+	  "kubernetes: {}\nservices: [{name: x}]\n", 1,
+	  CFG_SOURCE_CONFIGMAP_NATIVE, 1, 0,
+	  "data.config:2:7: warning: node: not used from the ConfigMap: a "
+	  "node's own setting belongs in the daemon's file (--config)\n"
+	  "data.config:3:13: warning: kubernetes: not used from the ConfigMap: "
+	  "a node's own setting belongs in the daemon's file (--config)\n"
+	  "data.config:4:11: warning: services: not used in Kubernetes mode: "
+	  "the services are the cluster's Service objects\n" },
+	/* The seed walk-through's typo. */
+	{ "address-pools:\n- name: poc\n  protocol: layer2\n  addresses: 10.1.1.1: x\n",
+	  0, 0, 0, 0, "data.config:4:22: syntax error: mapping values are not allowed in this "
+	  "context\n" },
+	{ "pools: [{name: a, addresses: [10.1.0.9-10.1.0.1]}]\n", 0, 0, 0, 0,
+	  "data.config:1:31: pools[0].addresses[0]: range start 10.1.0.9 is after "
+	  "its end 10.1.0.1\n" },
+	/* A whole manifest pasted into data.config is not searched for a
+	 * ConfigMap: it is a config with unknown keys. */
+	{ "apiVersion: v1\nkind: ConfigMap\n", 0, 0, 0, 0,
+	  "data.config:1:1: apiVersion: unknown key \"apiVersion\"\n"
+	  "data.config:2:1: kind: unknown key \"kind\"\n" },
+	{ "", 1, CFG_SOURCE_CONFIGMAP_NATIVE, 0, 0, "" },
+};
+
+START_TEST(test_cluster_config)
+{
+	const struct cluster_case *k = &cluster_cases[_i];
+	struct cfg_errors errs = { 0 };
+	struct cfg *c;
+	char *diag = NULL;
+	size_t dl = 0;
+	FILE *f;
+
+	c = cfg_load_cluster("data.config", k->text, strlen(k->text), &errs);
+	ck_assert_ptr_nonnull(f = open_memstream(&diag, &dl));
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(f, "%s\n", errs.lines[i]);
+	for (size_t i = 0; c != NULL && i < c->nwarnings; i++)
+		fprintf(f, "%s\n", c->warnings[i]);
+	fclose(f);
+	ck_assert_msg(strcmp(diag, k->diag) == 0, "case %d: got:\n%s\nwant:\n%s",
+	    _i, diag, k->diag);
+	ck_assert_int_eq(c != NULL, k->ok);
+	if (c != NULL) {
+		ck_assert_int_eq(c->source, k->source);
+		ck_assert_uint_eq(c->npools, k->npools);
+		ck_assert_uint_eq(c->npeers, k->npeers);
+		ck_assert_ptr_null(c->node);
+		ck_assert(!c->kubernetes.enabled);
+		ck_assert_uint_eq(c->nservices, 0);
+	}
+	free(diag);
+	cfg_free(c);
+	cfg_errors_free(&errs);
+}
+END_TEST
+
+/* The daemon's file and the cluster's part make one config. */
+START_TEST(test_k8s_merge)
+{
+	static const char local[] =
+	    "router-id: 10.0.0.2\n"
+	    "pools: [{name: ignored, addresses: [10.9.0.0/24]}]\n"
+	    "services: [{name: a/b, pool: ignored}]\n"
+	    "layer2:\n  membership:\n    key-file: /k\n"
+	    "    members: [{name: n2, address: 10.0.0.3}]\n"
+	    "kubernetes: {config-map: ns/cm}\n";
+	static const char cluster[] =
+	    "bgp-communities: {web: 64512:100}\n"
+	    "peers: [{name: tor, address: 10.0.0.1, asn: 64500, my-asn: 64512}]\n"
+	    "pools: [{name: web, addresses: [198.51.100.0/28], communities: [web]}]\n"
+	    "status-listen: 0.0.0.0:1\n";
+	struct cfg_errors errs = { 0 };
+	struct cfg *l, *k, *m;
+
+	l = cfg_load_buf("bgplbd.yaml", local, strlen(local), &errs);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_uint_eq(l->nwarnings, 3);
+	ck_assert_str_eq(l->warnings[0], "bgplbd.yaml:2:8: warning: pools: not "
+	    "used in Kubernetes mode: taken from the ConfigMap ns/cm (data.config)");
+	k = cfg_load_cluster("data.config", cluster, strlen(cluster), &errs);
+	ck_assert_ptr_nonnull(k);
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert_uint_eq(k->nwarnings, 1);
+	m = cfg_k8s_merge(l, k);
+	ck_assert_ptr_eq(m, l);
+	ck_assert_uint_eq(m->npools, 1);
+	ck_assert_str_eq(m->pools[0].name, "web");
+	ck_assert_uint_eq(m->pools[0].adverts[0].communities[0], 64512u << 16 | 100);
+	ck_assert_uint_eq(m->npeers, 1);
+	ck_assert_uint_eq(m->ncommunity_aliases, 1);
+	ck_assert_uint_eq(m->nservices, 0);
+	ck_assert_uint_eq(m->layer2.nmembers, 0);
+	ck_assert_str_eq(m->layer2.key_file, "/k");
+	ck_assert_str_eq(m->status_listen, "127.0.0.1:7473");
+	ck_assert_int_eq(m->source, CFG_SOURCE_CONFIGMAP_NATIVE);
+	ck_assert(m->kubernetes.enabled);
+	ck_assert_str_eq(m->kubernetes.config_map, "ns/cm");
+	/* The daemon's warnings, then the ConfigMap's. */
+	ck_assert_uint_eq(m->nwarnings, 4);
+	ck_assert_str_eq(m->warnings[3], "data.config:4:16: warning: "
+	    "status-listen: not used from the ConfigMap: a node's own setting "
+	    "belongs in the daemon's file (--config)");
+	cfg_free(m);
+	cfg_errors_free(&errs);
 }
 END_TEST
 
@@ -572,6 +720,9 @@ config_suite(void)
 	tcase_add_test(tc, test_examples);
 	tcase_add_test(tc, test_load_buf_and_missing_file);
 	tcase_add_test(tc, test_lookups);
+	tcase_add_loop_test(tc, test_cluster_config, 0,
+	    sizeof(cluster_cases) / sizeof(cluster_cases[0]));
+	tcase_add_test(tc, test_k8s_merge);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("values");

@@ -277,6 +277,9 @@ struct cfg {
 	size_t		 ncommunity_aliases;
 	struct cfg_layer2 layer2;
 	struct cfg_kubernetes kubernetes;
+	/* "FILE:LINE:COL: warning: path: message": loaded, but worth saying */
+	char		**warnings;
+	size_t		 nwarnings;
 };
 
 struct cfg_errors {
@@ -292,8 +295,27 @@ struct cfg_errors {
 struct cfg *cfg_load_file(const char *path, struct cfg_errors *errs);
 struct cfg *cfg_load_buf(const char *name, const char *buf, size_t len,
 	    struct cfg_errors *errs);
+/*
+ * Kubernetes mode.  The cluster's part of the configuration (pools, peers,
+ * VRFs, community names) comes from the cluster ConfigMap's data.config (our
+ * form or MetalLB's), read with cfg_load_cluster(); the node's own part from
+ * the daemon's file (the one with a `kubernetes:` section).  A key of one
+ * part in the other place is checked but not used: it gets a warning
+ * (cfg->warnings), not an error.
+ * cfg_k8s_local_only() drops the cluster's part (and services, nodes,
+ * layer2 members) from a daemon file's config; cfg_k8s_merge() does that,
+ * then moves the cluster's part and warnings into `local`, frees `cluster`
+ * and returns `local`.
+ */
+struct cfg *cfg_load_cluster(const char *name, const char *buf, size_t len,
+	    struct cfg_errors *errs);
+void	cfg_k8s_local_only(struct cfg *local);
+struct cfg *cfg_k8s_merge(struct cfg *local, struct cfg *cluster);
 void	cfg_free(struct cfg *);
 void	cfg_errors_free(struct cfg_errors *);
+/* Free one service's strings and lists (and zero it); the members list. */
+void	cfg_service_clear(struct cfg_service *);
+void	cfg_members_free(struct cfg_layer2 *);
 
 /* Normalized native YAML (what --check-config prints); secrets masked. */
 void	cfg_emit(const struct cfg *, FILE *);
