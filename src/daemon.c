@@ -185,6 +185,11 @@ build_plan(struct daemon *d, const struct cfg *cfg,
 	}
 	const char **presumed = NULL;
 
+	if (d->k8s != NULL) {
+		np = daemon_k8s_build_plan(d, cfg, ps, k);
+		free(ps);
+		return np;
+	}
 	if (d->members != NULL && l2_membership_enabled(d->members)) {
 		nalive = l2_membership_alive(d->members, &alive);
 		/*
@@ -292,7 +297,6 @@ daemon_apply(struct daemon *d, struct cfg *ncfg)
 	enum alloc_err *errs = NULL;
 	char (*whys)[256] = NULL;
 	struct alloc_prev *prev;
-	struct plan *np;
 	size_t nprev, n = ncfg->nservices, nfail, changed = 0;
 	char err[512];
 
@@ -369,6 +373,25 @@ daemon_apply(struct daemon *d, struct cfg *ncfg)
 		free(ok);
 	}
 
+	daemon_activate(d, ncfg, ns, n, na);
+	free(res);
+	free(errs);
+	free(whys);
+}
+
+/*
+ * The one place where a validated config takes effect, in both modes:
+ * membership, then the plan for these services under it, the backends'
+ * sessions, only the difference announced, then the swap.  Takes ncfg, ns
+ * and na.
+ */
+void
+daemon_activate(struct daemon *d, struct cfg *ncfg, struct daemon_service *ns,
+    size_t n, struct alloc *na)
+{
+	struct plan *np;
+	char err[512];
+
 	/* Membership first: the plan needs the live nodes of the new config.
 	 * A membership that can't take the config (unreadable key file) keeps
 	 * its old settings: layer 2 failover must not stop over it. */
@@ -407,12 +430,30 @@ daemon_apply(struct daemon *d, struct cfg *ncfg)
 	d->alloc = na;
 	cfg_free(d->cfg);
 	d->cfg = ncfg;
-	free(res);
-	free(errs);
-	free(whys);
 	/* A reload of a large config frees as much as it allocates; give the
 	 * pages back instead of keeping the peak for good. */
 	malloc_trim(0);
+}
+
+/* Same config, new services (Kubernetes mode): plan, announce, swap. */
+void
+daemon_set_services(struct daemon *d, struct daemon_service *ns, size_t n,
+    struct alloc *na)
+{
+	apply_plan(d, build_plan(d, d->cfg, ns, n));
+	free_services(d->services, d->nservices);
+	d->services = ns;
+	d->nservices = n;
+	alloc_free(d->alloc);
+	d->alloc = na;
+}
+
+/* Re-plan with what is there (membership or the cluster's nodes changed). */
+void
+daemon_replan(struct daemon *d)
+{
+	if (d->cfg != NULL && !d->stopping)
+		apply_plan(d, build_plan(d, d->cfg, d->services, d->nservices));
 }
 
 /*
@@ -463,49 +504,172 @@ remember_stat(struct daemon *d)
 	d->cfg_st_valid = stat(d->opts.config_path, &d->cfg_st) == 0;
 }
 
+/* The whole file, for cfg_load_buf (and, in Kubernetes mode, kept to be
+ * parsed again with each new ConfigMap). */
+static char *
+read_file(const char *path, size_t *lenp, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL, *nb;
+	size_t len = 0, cap = 0, n;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s:1:1: cannot read the file: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap * 2 + 8192;
+			if ((nb = realloc(buf, cap)) == NULL)
+				fatalx("out of memory");
+			buf = nb;
+		}
+		if ((n = fread(buf + len, 1, cap - len - 1, f)) == 0)
+			break;
+		len += n;
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s:1:1: cannot read the file: %s", path,
+		    strerror(errno));
+		fclose(f);
+		free(buf);
+		return NULL;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL &&
+	    strcmp(a, b) == 0);
+}
+
+/*
+ * What a reload can't change in Kubernetes mode: the mode itself and where
+ * the cluster's state lives (the client and its watches are made once).
+ */
+static const char *
+k8s_change(const struct cfg *old, const struct cfg *new)
+{
+	const struct cfg_kubernetes *a = &old->kubernetes, *b = &new->kubernetes;
+
+	if (a->enabled != b->enabled)
+		return a->enabled ? "kubernetes: removing it (leaving Kubernetes "
+		    "mode) takes a restart" : "kubernetes: adding it (entering "
+		    "Kubernetes mode) takes a restart";
+	if (!a->enabled)
+		return NULL;
+	if (!same_str(a->kubeconfig, b->kubeconfig))
+		return "kubernetes.kubeconfig: a change takes a restart";
+	if (!same_str(a->config_map, b->config_map))
+		return "kubernetes.config-map: a change takes a restart";
+	if (!same_str(a->lease, b->lease))
+		return "kubernetes.lease: a change takes a restart";
+	if (!same_str(a->load_balancer_class, b->load_balancer_class))
+		return "kubernetes.load-balancer-class: a change takes a restart";
+	return NULL;
+}
+
+static void
+load_failed(struct daemon *d, char **lines, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		log_error("config", "%s", lines[i]);
+	free_errors(d);
+	d->cfg_errors = lines;
+	d->ncfg_errors = n;
+	d->cfg_failed_at = time(NULL);
+	d->reloads_failed++;
+	if (d->cfg != NULL) {
+		d->cfg_stale = true;
+		log_error("config", "config (re)load failed, keeping the "
+		    "config loaded at %ld: marked stale",
+		    (long)d->cfg_loaded_at);
+	}
+}
+
 int
 daemon_reload(struct daemon *d, const char *why)
 {
 	struct cfg_errors errs = { 0 };
 	struct cfg *ncfg;
+	const char *change;
+	char *buf, err[1024];
+	size_t len = 0;
 
 	log_info("config", "loading %s (%s)", d->opts.config_path, why);
 	/* Remember what we tried, so a broken file isn't re-read every second. */
 	remember_stat(d);
-	ncfg = cfg_load_file(d->opts.config_path, &errs);
+	if ((buf = read_file(d->opts.config_path, &len, err, sizeof(err))) ==
+	    NULL) {
+		char **lines = calloc(1, sizeof(*lines));
+
+		if (lines == NULL || (lines[0] = strdup(err)) == NULL)
+			fatalx("out of memory");
+		load_failed(d, lines, 1);
+		return -1;
+	}
+	ncfg = cfg_load_buf(d->opts.config_path, buf, len, &errs);
+	if (ncfg != NULL && d->cfg != NULL &&
+	    (change = k8s_change(d->cfg, ncfg)) != NULL) {
+		char *line;
+
+		cfg_free(ncfg);
+		ncfg = NULL;
+		if (asprintf(&line, "%s: %s", d->opts.config_path, change) == -1)
+			fatalx("out of memory");
+		errs.lines = realloc(errs.lines, (errs.n + 1) * sizeof(char *));
+		if (errs.lines == NULL)
+			fatalx("out of memory");
+		errs.lines[errs.n++] = line;
+	}
 	if (ncfg == NULL) {
-		for (size_t i = 0; i < errs.n; i++)
-			log_error("config", "%s", errs.lines[i]);
-		free_errors(d);
-		d->cfg_errors = errs.lines;
-		d->ncfg_errors = errs.n;
+		free(buf);
+		load_failed(d, errs.lines, errs.n);
 		errs.lines = NULL;
 		errs.n = 0;
-		d->cfg_failed_at = time(NULL);
-		d->reloads_failed++;
-		if (d->cfg != NULL) {
-			d->cfg_stale = true;
-			log_error("config", "config (re)load failed, keeping the "
-			    "config loaded at %ld: marked stale",
-			    (long)d->cfg_loaded_at);
-		}
 		cfg_errors_free(&errs);
 		return -1;
 	}
 	cfg_errors_free(&errs);
+	for (size_t i = 0; i < ncfg->nwarnings; i++)
+		log_warn("config", "%s", ncfg->warnings[i]);
 	if (d->node == NULL) {
+		bool k8s = ncfg->kubernetes.enabled;
+
 		d->node = default_node(ncfg, &d->opts);
-		d->state_file = default_state_file(ncfg, d->opts.config_path,
-		    d->node);
-		if (d->node == NULL || d->state_file == NULL)
+		if (d->node == NULL)
+			fatalx("out of memory");
+		if (!k8s && (d->state_file = default_state_file(ncfg,
+		    d->opts.config_path, d->node)) == NULL)
 			fatalx("out of memory");
 		/* The backends need the node name, known from now on. */
 		d->announcers[d->nannouncers++] = bgp_speaker_new(d->base, d->node);
 		d->announcers[d->nannouncers++] = l2_responder_new(d->base, d->node);
 		d->members = l2_membership_new(d->base, d->node,
 		    on_members_changed, d);
+		/* The cluster holds every assignment: a start is a restart
+		 * with state, as far as BGP peers are concerned (R bit). */
+		if (k8s)
+			bgp_speaker_set_restarted(d->announcers[0], true);
 	}
-	daemon_apply(d, ncfg);
+	if (ncfg->kubernetes.enabled) {
+		/* The cluster's part comes with the ConfigMap: the Kubernetes
+		 * side composes and applies the whole. */
+		if (daemon_k8s_local_loaded(d, ncfg, buf, len, err,
+		    sizeof(err)) == -1) {
+			log_error("kubernetes", "%s", err);
+			return -1;
+		}
+	} else {
+		free(buf);
+		daemon_apply(d, ncfg);
+	}
 	free_errors(d);
 	d->cfg_stale = false;
 	d->cfg_loaded_at = time(NULL);
@@ -513,7 +677,7 @@ daemon_reload(struct daemon *d, const char *why)
 	(void)status_security(d, false);
 	log_info("config", "loaded %s: %zu pools, %zu peers, %zu services, "
 	    "%zu routes planned", d->opts.config_path, d->cfg->npools,
-	    d->cfg->npeers, d->cfg->nservices, d->plan->nroutes);
+	    d->cfg->npeers, d->nservices, d->plan ? d->plan->nroutes : 0);
 	return 0;
 }
 
@@ -593,8 +757,12 @@ daemon_init(struct daemon *d, struct event_base *base,
 	evsignal_add(d->ev_term, NULL);
 	evsignal_add(d->ev_int, NULL);
 	event_add(d->ev_watch, &tv);
-	log_info("main", "bgplbd running as node %s, state file %s", d->node,
-	    d->state_file);
+	if (d->k8s != NULL)
+		log_info("main", "bgplbd running as node %s in Kubernetes mode",
+		    d->node);
+	else
+		log_info("main", "bgplbd running as node %s, state file %s",
+		    d->node, d->state_file);
 	return 0;
 }
 
@@ -607,7 +775,11 @@ daemon_shutdown(struct daemon *d)
 	for (size_t i = 0; i < d->nannouncers; i++)
 		if (d->announcers[i]->ops->shutdown != NULL)
 			d->announcers[i]->ops->shutdown(d->announcers[i]->ctx);
-	event_base_loopexit(d->base, NULL);
+	/* Kubernetes mode hands the Lease over first (bounded in time). */
+	if (d->k8s != NULL)
+		daemon_k8s_shutdown(d);
+	else
+		event_base_loopexit(d->base, NULL);
 }
 
 void
@@ -623,6 +795,7 @@ daemon_free(struct daemon *d)
 		event_free(d->ev_int);
 	if (d->ev_watch)
 		event_free(d->ev_watch);
+	daemon_k8s_free(d);
 	for (size_t i = 0; i < d->nannouncers; i++)
 		announcer_free(d->announcers[i]);
 	l2_membership_free(d->members);

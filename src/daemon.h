@@ -21,8 +21,11 @@
 
 struct event_base;
 struct event;
+struct evbuffer;
+struct json_object;
 struct status_server;
 struct l2_membership;
+struct daemon_k8s;
 
 #define DAEMON_MAX_ANNOUNCERS 4
 
@@ -69,12 +72,47 @@ struct daemon {
 	struct announcer *announcers[DAEMON_MAX_ANNOUNCERS];
 	size_t		 nannouncers;
 
+	/* Kubernetes mode (daemon_k8s.c); NULL in embedded mode. */
+	struct daemon_k8s *k8s;
+
 	struct status_server *status;
 	char		*status_listen;		/* where it listens (fixed at start) */
 	struct event	*ev_hup, *ev_term, *ev_int, *ev_watch;
 	time_t		 started_at;
 	bool		 stopping;
 };
+
+/*
+ * A validated config takes effect with these services and their allocator
+ * (all three taken over); daemon_set_services() keeps the config.
+ */
+void	daemon_activate(struct daemon *, struct cfg *, struct daemon_service *,
+	    size_t n, struct alloc *);
+void	daemon_set_services(struct daemon *, struct daemon_service *, size_t n,
+	    struct alloc *);
+/* Plan again with the same config and services (nodes changed). */
+void	daemon_replan(struct daemon *);
+
+/*
+ * daemon_k8s.c - Kubernetes mode.  daemon_k8s_local_loaded() takes the
+ * daemon's own file (config and bytes, both taken over): the first time it
+ * connects to the cluster and starts the watches, the leader election and
+ * the status writer; afterwards it composes the file with the cluster's
+ * ConfigMap again.  -1 with err when the cluster can't be reached at all
+ * (the config then is freed).
+ */
+int	daemon_k8s_local_loaded(struct daemon *, struct cfg *, char *buf,
+	    size_t len, char *err, size_t errlen);
+/* The plan for these services with the cluster's nodes (build_plan). */
+struct plan *daemon_k8s_build_plan(struct daemon *, const struct cfg *,
+	    const struct plan_service *, size_t n);
+/* Give up the Lease, then stop the loop (at most a couple of seconds). */
+void	daemon_k8s_shutdown(struct daemon *);
+void	daemon_k8s_free(struct daemon *);
+/* /v1/status "kubernetes", /metrics, the config's staleness. */
+struct json_object *daemon_k8s_status(const struct daemon *);
+void	daemon_k8s_metrics(const struct daemon *, struct evbuffer *);
+bool	daemon_k8s_stale(const struct daemon *);
 
 /* Load the config and start everything; -1 when the first load fails. */
 int	daemon_init(struct daemon *, struct event_base *, const struct daemon_opts *);

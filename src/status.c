@@ -242,7 +242,8 @@ config_json(const struct daemon *d)
 	json_object_object_add(o, "file", jstr(d->opts.config_path));
 	json_object_object_add(o, "loaded", json_object_new_boolean(d->cfg != NULL));
 	json_object_object_add(o, "loaded_at", json_object_new_int64(d->cfg_loaded_at));
-	json_object_object_add(o, "stale", json_object_new_boolean(d->cfg_stale));
+	json_object_object_add(o, "stale", json_object_new_boolean(d->cfg_stale ||
+	    daemon_k8s_stale(d)));
 	json_object_object_add(o, "reloads_ok", json_object_new_int64((int64_t)d->reloads_ok));
 	json_object_object_add(o, "reloads_failed",
 	    json_object_new_int64((int64_t)d->reloads_failed));
@@ -290,6 +291,8 @@ status_json_status(const struct daemon *d)
 		l2_membership_status(d->members, m);
 		json_object_object_add(o, "membership", m);
 	}
+	if (d->k8s != NULL)
+		json_object_object_add(o, "kubernetes", daemon_k8s_status(d));
 	json_object_object_add(o, "routes_planned", json_object_new_int64(
 	    d->plan ? (int64_t)d->plan->nroutes : 0));
 	json_object_object_add(o, "pools", status_json_pools(d));
@@ -359,13 +362,14 @@ status_metrics(const struct daemon *d)
 	metric_head(b, "metallb_k8s_client_config_stale_bool", "gauge",
 	    "1 if the running config is stale (the last reload failed)");
 	evbuffer_add_printf(b, "metallb_k8s_client_config_stale_bool %d\n",
-	    d->cfg_stale);
+	    d->cfg_stale || daemon_k8s_stale(d));
 	metric_head(b, "bgplb_config_loaded", "gauge",
 	    "1 if a config is running");
 	evbuffer_add_printf(b, "bgplb_config_loaded %d\n", d->cfg != NULL);
 	metric_head(b, "bgplb_config_stale", "gauge",
 	    "1 if the last reload failed and an older config is running");
-	evbuffer_add_printf(b, "bgplb_config_stale %d\n", d->cfg_stale);
+	evbuffer_add_printf(b, "bgplb_config_stale %d\n", d->cfg_stale ||
+	    daemon_k8s_stale(d));
 	metric_head(b, "bgplb_config_reloads_total", "counter",
 	    "Config loads, by result");
 	evbuffer_add_printf(b, "bgplb_config_reloads_total{result=\"ok\"} %lu\n"
@@ -400,6 +404,7 @@ status_metrics(const struct daemon *d)
 			d->announcers[i]->ops->metrics(d->announcers[i]->ctx, b);
 	if (d->members != NULL)
 		l2_membership_metrics(d->members, b);
+	daemon_k8s_metrics(d, b);
 	metric_head(b, "bgplb_info", "gauge", "Build and node information");
 	evbuffer_add_printf(b, "bgplb_info{version=\"%s\",node=\"", BGPLB_VERSION);
 	label_escape(b, d->node);

@@ -87,6 +87,8 @@ run_pytest() {
 }
 
 echo "== integration tests"
+# tests/integration/test_k8s.py drives the fake API server with kubectl.
+install_kubectl
 if [ "$(id -u)" != 0 ]; then
 	n=$(/usr/bin/python3 -m pytest --collect-only -q tests/integration 2>/dev/null | grep -c '::')
 	SKIP=$((SKIP + n)); SKIP_REASONS+=("$n integration tests skipped: they need root (network namespaces)")
@@ -102,7 +104,8 @@ else
 			run_pytest integration-asan build/integration-asan.log \
 			tests/integration/test_daemon.py tests/integration/test_l2.py \
 			tests/integration/test_security.py \
-			tests/integration/test_faults.py -k "not link_flaps" "$@"
+			tests/integration/test_faults.py tests/integration/test_k8s.py \
+			-k "not link_flaps" "$@"
 	fi
 fi
 

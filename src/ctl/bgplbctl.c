@@ -374,7 +374,8 @@ print_status(struct json_object *o)
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC",
 			    gmtime(&t));
 		printf("config:    %s (loaded %s)%s\n", gs(cfg, "file"), when,
-		    gb(cfg, "stale") ? "  STALE: the last reload failed" : "");
+		    gb(cfg, "stale") ? "  STALE: the newest config did not load, "
+		    "the previous one runs (errors below)" : "");
 		if (json_object_object_get_ex(cfg, "errors", &errs) && errs) {
 			size_t n = json_object_array_length(errs);
 
@@ -384,7 +385,27 @@ print_status(struct json_object *o)
 				    json_object_array_get_idx(errs, i)));
 		}
 	}
-	printf("state:     %s\n", gs(o, "state_file"));
+	if (json_object_object_get_ex(o, "kubernetes", &cfg) && cfg != NULL) {
+		struct json_object *cm, *node;
+
+		printf("mode:      Kubernetes, API server %s\n", gs(cfg, "server"));
+		printf("leader:    %s%s (lease %s)\n", gs(cfg, "leader"),
+		    gb(cfg, "leading") ? " (this node)" : "", gs(cfg, "lease"));
+		if (json_object_object_get_ex(cfg, "config_map", &cm) && cm) {
+			printf("configmap: %s: %s", gs(cm, "name"), gs(cm, "state"));
+			if (json_object_object_get_ex(cm, "errors", &errs) &&
+			    errs && json_object_array_length(errs) > 0)
+				printf(": %s", json_object_get_string(
+				    json_object_array_get_idx(errs, 0)));
+			printf("\n");
+		}
+		if (json_object_object_get_ex(cfg, "node", &node) && node &&
+		    !gb(node, "eligible"))
+			printf("announce:  nothing: %s\n", gs(node, "why"));
+		printf("services:  %lld LoadBalancer services handled\n",
+		    (long long)gi(cfg, "services"));
+	} else
+		printf("state:     %s\n", gs(o, "state_file"));
 	printf("routes:    %lld planned\n", (long long)gi(o, "routes_planned"));
 	printf("failures:  %lld allocation failures\n",
 	    (long long)gi(o, "allocation_failures_total"));

@@ -70,10 +70,13 @@ class Daemon:
     """A bgplbd inside a namespace, its log in a file, its status endpoint on
     the namespace's own loopback."""
 
-    def __init__(self, ns, config, tmp_path, port=7473, extra=()):
+    def __init__(self, ns, config, tmp_path, port=7473, extra=(), node="node-a", env=None):
         self.ns, self.config, self.port = ns, str(config), port
-        self.log_path = tmp_path / f"bgplbd-{port}.log"
+        self.node = node
+        self.log_path = tmp_path / (f"bgplbd-{port}.log" if node == "node-a"
+                                    else f"bgplbd-{node}.log")
         self.extra = list(extra)
+        self.env = None if env is None else dict(os.environ, **env)
         self.proc = None
 
     @property
@@ -83,9 +86,9 @@ class Daemon:
     def start(self, wait=True):
         _daemons_started.append(self)
         self.logf = open(self.log_path, "a")
-        self.proc = self.ns.popen([BGPLBD, "--config", self.config, "--node", "node-a",
+        self.proc = self.ns.popen([BGPLBD, "--config", self.config, "--node", self.node,
                                    "--status-listen", f"127.0.0.1:{self.port}"] + self.extra,
-                                  stdout=self.logf, stderr=subprocess.STDOUT)
+                                  stdout=self.logf, stderr=subprocess.STDOUT, env=self.env)
         if wait:
             self.wait_healthy()
         return self

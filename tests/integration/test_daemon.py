@@ -190,7 +190,19 @@ EXAMPLES = sorted(glob.glob(os.path.join(TOP, "examples", "*.y*ml")))
 def test_examples_run(daemon_factory, tmp_path, example):
     # Copy so the state file lands in tmp_path, not in the source tree.
     p = tmp_path / os.path.basename(example)
-    write(p, open(example).read())
+    text = open(example).read()
+    if re.search(r"(?m)^kubernetes:", text):
+        # Kubernetes mode needs a cluster (tests/integration/test_k8s.py runs
+        # one): here it must refuse to start, naming what it could not reach,
+        # and the same file without its kubernetes section runs embedded.
+        write(p, text)
+        d = daemon_factory(p).start(wait=False)
+        assert d.proc.wait(timeout=10) == 1
+        assert re.search(r"error kubernetes: .*kubeconfig", d.log()), d.log()
+        text = re.sub(r"(?ms)^kubernetes:.*?(?=^\S|\Z)", "", text)
+        assert "kubernetes:" not in text
+        p = tmp_path / ("embedded-" + os.path.basename(example))
+    write(p, text)
     d = daemon_factory(p).start()
     svcs = d.json("/v1/services")
     for s in svcs:

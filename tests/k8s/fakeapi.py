@@ -88,6 +88,20 @@ RESOURCES = [
                 "reportingComponent", "source", "type"]),
     Res("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True, [], generation=True),
     Res("coordination.k8s.io", "v1", "leases", "Lease", True, []),
+    # What `kubectl apply -f deploy/` creates: stored and served generically,
+    # with the real discovery, scope, defaulting and the validations a
+    # manifest mistake would hit (see README).  No controllers act on them.
+    Res("", "v1", "serviceaccounts", "ServiceAccount", True, ["sa"]),
+    Res("", "v1", "secrets", "Secret", True, [], fields=["type"]),
+    Res("apps", "v1", "daemonsets", "DaemonSet", True, ["ds"], status=True, generation=True,
+        categories=["all"]),
+    Res("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False, [],
+        name_rule="path"),
+    Res("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False,
+        [], name_rule="path"),
+    Res("rbac.authorization.k8s.io", "v1", "roles", "Role", True, [], name_rule="path"),
+    Res("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True, [],
+        name_rule="path"),
 ]
 RES_BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
 GROUPS = {}
@@ -103,6 +117,20 @@ SMP_KEYS = {
     "Node": {("status", "conditions"): "type", ("status", "addresses"): "type",
              ("spec", "podCIDRs"): "*"},
     "Namespace": {("status", "conditions"): "type"},
+    "ServiceAccount": {("secrets",): "name"},
+}
+# The pod template (PodSpec in k8s.io/api/core/v1/types.go); tolerations,
+# args, command and the capability lists are atomic there too.
+_POD = ("spec", "template", "spec")
+SMP_KEYS["DaemonSet"] = {
+    _POD + ("containers",): "name", _POD + ("initContainers",): "name",
+    _POD + ("volumes",): "name", _POD + ("imagePullSecrets",): "name",
+    _POD + ("containers", "env"): "name", _POD + ("containers", "ports"): "containerPort",
+    _POD + ("containers", "volumeMounts"): "mountPath",
+    _POD + ("initContainers", "env"): "name",
+    _POD + ("initContainers", "ports"): "containerPort",
+    _POD + ("initContainers", "volumeMounts"): "mountPath",
+    ("status", "conditions"): "type",
 }
 
 
@@ -579,6 +607,10 @@ NAME_RES = {
     "label1035": (re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$"), 63,
                   "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
                   "start with an alphabetic character, and end with an alphanumeric character"),
+    # RBAC objects only need a valid path segment (ValidatePathSegmentName):
+    # "system:controller:x" is a valid ClusterRole name.
+    "path": (re.compile(r"^(?!\.{1,2}$)[^/%]+$"), 253,
+             "may not be '.' or '..' and may not contain '/' or '%'"),
 }
 
 
@@ -823,6 +855,10 @@ class Store:
             obj.setdefault("involvedObject", {})
             obj.setdefault("reportingComponent", "")
             obj.setdefault("reportingInstance", "")
+        elif res.kind == "Secret":
+            _secret_defaults(obj)
+        elif res.kind == "DaemonSet":
+            _daemonset_defaults(obj, old)
         if not obj["metadata"].get("labels"):
             obj["metadata"].pop("labels", None)
         if not obj["metadata"].get("annotations"):
@@ -945,8 +981,221 @@ class Store:
         elif res.kind == "EndpointSlice":
             if obj.get("addressType") not in ("IPv4", "IPv6", "FQDN"):
                 causes.append(("addressType", "FieldValueRequired", "Required value"))
+        elif res.kind == "DaemonSet":
+            causes += _daemonset_causes(obj, old)
+        elif res.kind in ("Role", "ClusterRole"):
+            for i, rule in enumerate(obj.get("rules") or []):
+                causes += _rule_causes(rule if isinstance(rule, dict) else {},
+                                       res.kind == "Role", f"rules[{i}]")
+        elif res.kind in ("RoleBinding", "ClusterRoleBinding"):
+            causes += _binding_causes(obj, old, res.kind == "RoleBinding")
         if causes:
             raise invalid(res, name, causes)
+
+
+# ---- secrets, daemonsets, RBAC: the real registry's defaulting and the
+# validation a mistake in a manifest would meet (k8s.io/kubernetes
+# pkg/apis/{core,apps,rbac}/{v1/defaults.go,validation}).
+
+_CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+
+def _secret_defaults(obj):
+    """stringData is write-only: merged into data (base64) and dropped;
+    data must be base64 (the real server fails to decode it: 400)."""
+    obj.setdefault("type", "Opaque")
+    data = obj.get("data") or {}
+    if not isinstance(data, dict):
+        raise bad_request("json: cannot unmarshal into Go struct field Secret.data of type "
+                          "map[string][]uint8")
+    for k, v in data.items():
+        try:
+            base64.b64decode(v if isinstance(v, str) else "!", validate=True)
+        except ValueError:
+            raise bad_request(f"json: cannot unmarshal data.{k} into Go struct field "
+                              "Secret.data of type []uint8: illegal base64 data")
+    for k, v in (obj.pop("stringData", None) or {}).items():
+        data[k] = base64.b64encode(str(v).encode()).decode()
+    if data:
+        obj["data"] = data
+    else:
+        obj.pop("data", None)
+    for k in obj.get("data") or {}:
+        if not _CONFIG_KEY.match(k):
+            raise invalid(RES_BY_PATH[("", "v1", "secrets")], obj["metadata"].get("name", ""),
+                          [(f"data[{k}]", "FieldValueInvalid",
+                            f'Invalid value: "{k}": a valid config key must consist of '
+                            "alphanumeric characters, '-', '_' or '.'")])
+
+
+def _probe_defaults(p):
+    if isinstance(p, dict):
+        for k, v in (("timeoutSeconds", 1), ("periodSeconds", 10), ("successThreshold", 1),
+                     ("failureThreshold", 3)):
+            p.setdefault(k, v)
+
+
+def _daemonset_defaults(obj, old):
+    sp = obj.setdefault("spec", {})
+    if not isinstance(sp, dict):
+        raise bad_request("spec must be an object")
+    st = sp.setdefault("updateStrategy", {})
+    st.setdefault("type", "RollingUpdate")
+    if st["type"] == "RollingUpdate":
+        ru = st.setdefault("rollingUpdate", {})
+        ru.setdefault("maxUnavailable", 1)
+        ru.setdefault("maxSurge", 0)
+    sp.setdefault("revisionHistoryLimit", 10)
+    pod = sp.setdefault("template", {}).setdefault("spec", {})
+    if not isinstance(pod, dict):
+        raise bad_request("spec.template.spec must be an object")
+    pod.setdefault("restartPolicy", "Always")
+    pod.setdefault("dnsPolicy", "ClusterFirst")
+    pod.setdefault("schedulerName", "default-scheduler")
+    pod.setdefault("terminationGracePeriodSeconds", 30)
+    pod.setdefault("securityContext", {})
+    for c in (pod.get("containers") or []) + (pod.get("initContainers") or []):
+        if not isinstance(c, dict):
+            continue
+        c.setdefault("terminationMessagePath", "/dev/termination-log")
+        c.setdefault("terminationMessagePolicy", "File")
+        img = str(c.get("image", ""))
+        tag = img.rsplit("/", 1)[-1]
+        c.setdefault("imagePullPolicy", "Always" if ":" not in tag or tag.endswith(":latest")
+                     else "IfNotPresent")
+        for port in c.get("ports") or []:
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
+                if pod.get("hostNetwork") and not port.get("hostPort"):
+                    port["hostPort"] = port.get("containerPort")
+        for e in c.get("env") or []:
+            fr = ((e or {}).get("valueFrom") or {}).get("fieldRef")
+            if isinstance(fr, dict):
+                fr.setdefault("apiVersion", "v1")
+        for k in ("livenessProbe", "readinessProbe", "startupProbe"):
+            _probe_defaults(c.get(k))
+    for v in pod.get("volumes") or []:
+        for k in ("configMap", "secret", "projected", "downwardAPI"):
+            if isinstance((v or {}).get(k), dict):
+                v[k].setdefault("defaultMode", 420)
+    if old is None:
+        obj["status"] = {"currentNumberScheduled": 0, "numberMisscheduled": 0,
+                         "desiredNumberScheduled": 0, "numberReady": 0}
+
+
+def _daemonset_causes(obj, old):
+    causes = []
+    sp = obj["spec"]
+    sel = sp.get("selector")
+    labels = ((sp.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    if not isinstance(sel, dict) or not (sel.get("matchLabels") or sel.get("matchExpressions")):
+        causes.append(("spec.selector", "FieldValueRequired", "Required value"))
+    elif any(labels.get(k) != v for k, v in (sel.get("matchLabels") or {}).items()):
+        causes.append(("spec.template.metadata.labels", "FieldValueInvalid",
+                       f"Invalid value: {json.dumps(labels)}: `selector` does not match "
+                       "template `labels`"))
+    if old is not None and old["spec"].get("selector") != sel:
+        causes.append(("spec.selector", "FieldValueInvalid",
+                       f"Invalid value: {json.dumps(sel)}: field is immutable"))
+    pod = sp["template"]["spec"]
+    if pod.get("restartPolicy") != "Always":
+        causes.append(("spec.template.spec.restartPolicy", "FieldValueNotSupported",
+                       f'Unsupported value: "{pod.get("restartPolicy")}": supported values: '
+                       '"Always"'))
+    containers = pod.get("containers") or []
+    if not containers:
+        causes.append(("spec.template.spec.containers", "FieldValueRequired", "Required value"))
+    vols = {v.get("name") for v in pod.get("volumes") or [] if isinstance(v, dict)}
+    label_rx, _, label_msg = NAME_RES["label"]
+    for i, c in enumerate(containers):
+        f = f"spec.template.spec.containers[{i}]"
+        if not isinstance(c, dict):
+            causes.append((f, "FieldValueInvalid", "Invalid value: must be an object"))
+            continue
+        if not label_rx.match(str(c.get("name", ""))):
+            causes.append((f + ".name", "FieldValueRequired" if not c.get("name") else
+                           "FieldValueInvalid", "Required value" if not c.get("name") else
+                           f'Invalid value: "{c["name"]}": {label_msg}'))
+        if not c.get("image"):
+            causes.append((f + ".image", "FieldValueRequired", "Required value"))
+        for j, m in enumerate(c.get("volumeMounts") or []):
+            if (m or {}).get("name") not in vols:
+                causes.append((f"{f}.volumeMounts[{j}].name", "FieldValueNotFound",
+                               f'Not found: "{(m or {}).get("name")}"'))
+        for j, port in enumerate(c.get("ports") or []):
+            if pod.get("hostNetwork") and port.get("hostPort") != port.get("containerPort"):
+                causes.append((f"{f}.ports[{j}].hostPort", "FieldValueInvalid",
+                               f"Invalid value: {port.get('hostPort')}: must match "
+                               "`containerPort` when `hostNetwork` is true"))
+    return causes
+
+
+def _rule_causes(rule, namespaced, f):
+    """ValidatePolicyRule."""
+    causes = []
+    if not rule.get("verbs"):
+        causes.append((f + ".verbs", "FieldValueRequired",
+                       "Required value: verbs must contain at least one value"))
+    if rule.get("nonResourceURLs"):
+        urls = json.dumps(rule["nonResourceURLs"])
+        if namespaced:
+            causes.append((f + ".nonResourceURLs", "FieldValueInvalid", f"Invalid value: "
+                           f"{urls}: namespaced rules cannot apply to non-resource URLs"))
+        if rule.get("apiGroups") or rule.get("resources") or rule.get("resourceNames"):
+            causes.append((f + ".nonResourceURLs", "FieldValueInvalid", f"Invalid value: "
+                           f"{urls}: rules cannot apply to both regular resources and "
+                           "non-resource URLs"))
+        return causes
+    if not rule.get("apiGroups"):
+        causes.append((f + ".apiGroups", "FieldValueRequired",
+                       "Required value: resource rules must supply at least one api group"))
+    if not rule.get("resources"):
+        causes.append((f + ".resources", "FieldValueRequired",
+                       "Required value: resource rules must supply at least one resource"))
+    return causes
+
+
+def _binding_causes(obj, old, namespaced):
+    """ValidateRoleBinding / ValidateClusterRoleBinding (+ the update rule)."""
+    causes = []
+    ref = obj.get("roleRef") if isinstance(obj.get("roleRef"), dict) else {}
+    rbac = "rbac.authorization.k8s.io"
+    if ref.get("apiGroup") != rbac:
+        causes.append(("roleRef.apiGroup", "FieldValueNotSupported",
+                       f'Unsupported value: "{ref.get("apiGroup", "")}": supported values: '
+                       f'"{rbac}"'))
+    kinds = ("Role", "ClusterRole") if namespaced else ("ClusterRole",)
+    if ref.get("kind") not in kinds:
+        causes.append(("roleRef.kind", "FieldValueNotSupported",
+                       f'Unsupported value: "{ref.get("kind", "")}": supported values: ' +
+                       ", ".join(f'"{k}"' for k in kinds)))
+    if not ref.get("name"):
+        causes.append(("roleRef.name", "FieldValueRequired", "Required value"))
+    for i, sub in enumerate(obj.get("subjects") or []):
+        f = f"subjects[{i}]"
+        sub = sub if isinstance(sub, dict) else {}
+        if not sub.get("name"):
+            causes.append((f + ".name", "FieldValueRequired", "Required value"))
+        kind = sub.get("kind")
+        if kind == "ServiceAccount":
+            if sub.get("apiGroup"):
+                causes.append((f + ".apiGroup", "FieldValueNotSupported",
+                               f'Unsupported value: "{sub["apiGroup"]}": supported values: ""'))
+            if not namespaced and not sub.get("namespace"):
+                causes.append((f + ".namespace", "FieldValueRequired", "Required value"))
+        elif kind in ("User", "Group"):
+            if sub.get("apiGroup") != rbac:
+                causes.append((f + ".apiGroup", "FieldValueNotSupported",
+                               f'Unsupported value: "{sub.get("apiGroup", "")}": supported '
+                               f'values: "{rbac}"'))
+        else:
+            causes.append((f + ".kind", "FieldValueNotSupported",
+                           f'Unsupported value: "{kind}": supported values: "ServiceAccount", '
+                           '"User", "Group"'))
+    if old is not None and old.get("roleRef") != obj.get("roleRef"):
+        causes.append(("roleRef", "FieldValueInvalid",
+                       f"Invalid value: {json.dumps(obj.get('roleRef'))}: cannot change roleRef"))
+    return causes
 
 
 def _valid_ip(s):
@@ -1001,6 +1250,24 @@ TABLES = {
         "Ready" if any(c.get("type") == "Ready" and c.get("status") == "True"
                        for c in (o.get("status") or {}).get("conditions") or [])
         else "NotReady"]),
+    "DaemonSet": ([("Desired", "integer"), ("Current", "integer"), ("Ready", "integer"),
+                   ("Up-to-date", "integer"), ("Available", "integer"),
+                   ("Node Selector", "string")], lambda o: [
+        (o.get("status") or {}).get("desiredNumberScheduled", 0),
+        (o.get("status") or {}).get("currentNumberScheduled", 0),
+        (o.get("status") or {}).get("numberReady", 0),
+        (o.get("status") or {}).get("updatedNumberScheduled", 0),
+        (o.get("status") or {}).get("numberAvailable", 0),
+        ",".join(f"{k}={v}" for k, v in sorted(
+            (((o.get("spec") or {}).get("template") or {}).get("spec") or {})
+            .get("nodeSelector", {}).items())) or "<none>"]),
+    "Secret": ([("Type", "string"), ("Data", "integer")],
+               lambda o: [o.get("type", ""), len(o.get("data") or {})]),
+    "ServiceAccount": ([("Secrets", "integer")], lambda o: [len(o.get("secrets") or [])]),
+    "RoleBinding": ([("Role", "string")], lambda o: [
+        f"{(o.get('roleRef') or {}).get('kind', '')}/{(o.get('roleRef') or {}).get('name', '')}"]),
+    "ClusterRoleBinding": ([("Role", "string")], lambda o: [
+        f"{(o.get('roleRef') or {}).get('kind', '')}/{(o.get('roleRef') or {}).get('name', '')}"]),
     "Event": ([("Type", "string"), ("Reason", "string"), ("Object", "string"),
                ("Message", "string")], lambda o: [
         o.get("type", ""), o.get("reason", ""),
@@ -1646,8 +1913,9 @@ class FakeAPIServer:
     def __init__(self, host="127.0.0.1", port=0, token=None, tls=False, certdir=None,
                  history_size=1000, bookmark_interval=60.0, anonymous=False, verbose=False,
                  default_watch_timeout=1800):
-        if host not in ("127.0.0.1", "::1", "localhost"):
-            raise ValueError("fakeapi listens on loopback only")
+        if host not in ("127.0.0.1", "::1", "localhost") and not in_private_netns():
+            raise ValueError("fakeapi listens on loopback only, or on any address inside "
+                             "a network namespace of the test's own (ip netns exec)")
         self.host, self.port, self.token = host, port, token
         self.tls, self.certdir = tls, certdir
         self.bookmark_interval = bookmark_interval
@@ -1670,7 +1938,7 @@ class FakeAPIServer:
         if self.tls and self.ssl_ctx is None:
             if self.certdir is None:
                 self.certdir = tempfile.mkdtemp(prefix="fakeapi-")
-            self.cert, self.key = make_self_signed(self.certdir)
+            self.cert, self.key = make_self_signed(self.certdir, self.host)
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(self.cert, self.key)
             ctx.set_alpn_protocols(["http/1.1"])
@@ -1985,16 +2253,39 @@ class FakeAPIServer:
                 self.watches.discard(ctx)
 
 
-def make_self_signed(d):
-    """A self-signed certificate for 127.0.0.1 / localhost made with
-    `openssl req`; returns (cert, key) paths."""
-    cert, key = os.path.join(d, "apiserver.crt"), os.path.join(d, "apiserver.key")
+def in_private_netns():
+    """True inside a named network namespace (one made by `ip netns add`,
+    bound under /run/netns), not the machine's own: there a non-loopback
+    address reaches only the test's own veths and bridges, never a real
+    network.  (PID 1's namespace can't be read in every sandbox, so the test
+    is "we are in one of the named ones".)"""
+    try:
+        me = os.stat("/proc/self/ns/net")
+        for name in os.listdir("/run/netns"):
+            st = os.stat(os.path.join("/run/netns", name))
+            if (st.st_dev, st.st_ino) == (me.st_dev, me.st_ino):
+                return True
+    except OSError:
+        pass
+    return False
+
+
+def make_self_signed(d, host="127.0.0.1"):
+    """A self-signed certificate for 127.0.0.1 / localhost (and `host`) made
+    with `openssl req`; returns (cert, key) paths."""
+    san = "IP:127.0.0.1,IP:::1,DNS:localhost"
+    tag = ""
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        san += f",IP:{host}"
+        tag = "-" + host.replace(":", "_")
+    cert = os.path.join(d, f"apiserver{tag}.crt")
+    key = os.path.join(d, f"apiserver{tag}.key")
     os.makedirs(d, exist_ok=True)
     if not os.path.exists(cert):
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                         "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
                         "-days", "2", "-subj", "/CN=fakeapi",
-                        "-addext", "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost"],
+                        "-addext", f"subjectAltName={san}"],
                        check=True, capture_output=True)
     return cert, key
 

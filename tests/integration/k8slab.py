@@ -1,0 +1,286 @@
+"""A Kubernetes cluster in network namespaces, for the end-to-end tests of
+Kubernetes mode (test_k8s.py) and bench/k8s-converge.
+
+    router namespace: bridge br0 10.0.0.1/24, FRR (zebra + bgpd -n, AS 64500),
+                      the fake API server (tests/k8s/fakeapi.py) on
+                      https://10.0.0.1:6443, and every kubectl command
+    node namespaces:  10.0.0.2, 10.0.0.3, ... on veths into br0, each with a
+                      bgplbd in Kubernetes mode (--node node-N) that reaches
+                      the API server and FRR over the bridge
+
+The fake serves on the bridge address only because it runs inside the
+router namespace (it refuses a non-loopback address in the machine's own
+namespace).  Every Node object the daemons see is created here, with its
+InternalIP on the bridge.  Everything is removed on close(), also after a
+failure.
+"""
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import BGPLBD, TOP, Daemon, sh, wait_until
+from routers import Frr, Topology, render
+
+FAKEAPI = os.path.join(TOP, "tests", "k8s", "fakeapi.py")
+SEED = os.path.abspath(os.path.join(TOP, "..", "shared", "seed-examples"))
+API_PORT = 6443
+TOKEN = "k8slab-token-7c1e5b"
+ROUTER_AS = 64500
+NODE_AS = 64512
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+
+def seed_configmap_bgp(router=Topology.ROUTER_V4, peer_asn=ROUTER_AS, my_asn=NODE_AS,
+                       hold="9s"):
+    """The seed's MetalLB ConfigMap as it is, but switched to BGP: each
+    `protocol: layer2` becomes `protocol: bgp`, and a `peers:` list (MetalLB's
+    legacy keys) names the router."""
+    with open(os.path.join(SEED, "metallb-configMap.yml")) as f:
+        text = f.read()
+    assert "protocol: layer2" in text, "the seed ConfigMap changed shape"
+    text = text.replace("protocol: layer2", "protocol: bgp")
+    marker = "  config: |\n"
+    assert marker in text
+    peers = ("  config: |\n"
+             "    peers:\n"
+             f"    - peer-address: {router}\n"
+             f"      peer-asn: {peer_asn}\n"
+             f"      my-asn: {my_asn}\n"
+             f"      hold-time: {hold}\n")
+    return text.replace(marker, peers, 1)
+
+
+def node_yaml(name, addr, labels=None, ready=True, network_unavailable=False):
+    labels = dict({"kubernetes.io/hostname": name}, **(labels or {}))
+    conds = [{"type": "Ready", "status": "True" if ready else "False"}]
+    if network_unavailable:
+        conds.append({"type": "NetworkUnavailable", "status": "True"})
+    return json.dumps({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "labels": labels},
+        "status": {"addresses": [{"type": "InternalIP", "address": addr},
+                                 {"type": "Hostname", "address": name}],
+                   "conditions": conds},
+    })
+
+
+class K8sNode:
+    """One node namespace: its Node object name and its bgplbd."""
+
+    def __init__(self, lab, topo_node, name):
+        self.lab, self.topo, self.name = lab, topo_node, name
+        self.ns = topo_node.ns
+        self.addr = topo_node.v4
+        self.daemon = None
+
+    def config_text(self, extra=""):
+        return (f"router-id: {self.addr}\n"
+                "kubernetes:\n"
+                f"  kubeconfig: {self.lab.kubeconfig}\n"
+                f"  config-map: {self.lab.config_map}\n"
+                "  lease: bgplb-system/bgplb-leader\n" + extra)
+
+    def start(self, extra_config="", wait=True):
+        path = self.lab.dir / f"bgplbd-{self.name}.yaml"
+        path.write_text(self.config_text(extra_config))
+        env = {}
+        if self.lab.lease_ms:
+            env["BGPLB_LEASE_MS"] = ",".join(str(x) for x in self.lab.lease_ms)
+        self.daemon = Daemon(self.ns, path, self.lab.dir, node=self.name, env=env)
+        self.lab.daemons.append(self.daemon)
+        self.daemon.start(wait=wait)
+        return self.daemon
+
+    def status(self):
+        return self.daemon.json("/v1/status")
+
+    def k8s(self):
+        return self.status().get("kubernetes", {})
+
+    def leading(self):
+        return bool(self.k8s().get("leading"))
+
+
+class K8sLab:
+    def __init__(self, tmp_path, nodes=2, config_map="metallb-system/config",
+                 lease_ms=(4000, 3000, 500), history=100000):
+        """lease_ms: (lease, renew deadline, retry) for the daemons, through
+        BGPLB_LEASE_MS; None: the daemon's defaults (client-go's 15 s, 10 s,
+        2 s)."""
+        self.dir = tmp_path
+        self.config_map = config_map
+        self.lease_ms = lease_ms
+        self.daemons = []
+        self.api_proc = None
+        self.frr = None
+        self.topo = Topology(nodes)
+        try:
+            self._start(nodes, history)
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------ set-up
+    def _start(self, n, history):
+        r = self.topo.router_ns
+        self.router_ns = r
+        conf = render("frr-bgpd.conf", router_as=ROUTER_AS, node_as=NODE_AS,
+                      node_addrs=[nd.v4 for nd in self.topo.nodes])
+        self.frr = Frr(r, self.dir / "frr", conf).start()
+        self.kubeconfig = str(self.dir / "kubeconfig")
+        certdir = self.dir / "certs"
+        self.api_log = open(self.dir / "fakeapi.log", "w")
+        self.api_proc = r.popen([PYTHON, FAKEAPI, "--host", Topology.ROUTER_V4,
+                                 "--port", str(API_PORT), "--tls", "--token", TOKEN,
+                                 "--certdir", str(certdir), "--kubeconfig", self.kubeconfig,
+                                 "--history", str(history), "--bookmark-interval", "5"],
+                                stdout=self.api_log, stderr=subprocess.STDOUT)
+        self.url = f"https://{Topology.ROUTER_V4}:{API_PORT}"
+
+        def up():
+            if self.api_proc.poll() is not None:
+                raise AssertionError("fakeapi exited:\n" + self.api_log_text())
+            return os.path.exists(self.kubeconfig) and self.api("GET", "/version",
+                                                                check=False) is not None
+        wait_until(up, timeout=20, what="the fake API server")
+        # kubectl's discovery cache is per lab: another run's server on the
+        # same address must not be remembered.
+        self.kcache = str(self.dir / "kcache")
+        self.nodes = []
+        for i, tn in enumerate(self.topo.nodes, start=1):
+            node = K8sNode(self, tn, f"node-{i}")
+            self.add_node(node.name, node.addr)
+            self.nodes.append(node)
+
+    def api_log_text(self):
+        try:
+            return (self.dir / "fakeapi.log").read_text()[-4000:]
+        except OSError:
+            return ""
+
+    def close(self):
+        for d in self.daemons:
+            d.stop(signal.SIGKILL)
+        if self.api_proc is not None and self.api_proc.poll() is None:
+            self.api_proc.kill()
+            self.api_proc.wait()
+        if self.frr is not None:
+            self.frr.stop()
+            self.frr.cleanup()
+        self.topo.delete()
+
+    # ------------------------------------------------------------ API access
+    def kubectl(self, *args, input=None, check=True, timeout=60):
+        argv = ["kubectl", "--kubeconfig", self.kubeconfig, "--cache-dir", self.kcache,
+                "--request-timeout", "20s"] + list(args)
+        p = subprocess.run(["ip", "netns", "exec", self.router_ns.name] + argv,
+                           input=input, capture_output=True, text=True, timeout=timeout,
+                           env=dict(os.environ, HOME=str(self.dir)))
+        if check and p.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({p.returncode}):\n"
+                                 f"{p.stdout}\n{p.stderr}")
+        return p
+
+    def apply(self, text):
+        return self.kubectl("apply", "-f", "-", input=text)
+
+    def api(self, method, path, body=None, check=True):
+        """A request to the fake from inside the router namespace (curl);
+        returns the parsed JSON, or None when check is false and it failed."""
+        args = ["curl", "-s", "-m", "20", "--cacert", str(self.dir / "certs" /
+                                                          "apiserver-10.0.0.1.crt"),
+                "-H", f"Authorization: Bearer {TOKEN}", "-X", method,
+                "-w", "\n%{http_code}"]
+        if body is not None:
+            args += ["-H", "Content-Type: application/json", "--data-binary", "@-"]
+        args.append(self.url + path)
+        p = subprocess.run(["ip", "netns", "exec", self.router_ns.name] + args,
+                           input=None if body is None else json.dumps(body),
+                           capture_output=True, text=True)
+        out, _, code = p.stdout.rpartition("\n")
+        if p.returncode != 0 or not code.startswith("2"):
+            if check:
+                raise AssertionError(f"{method} {path}: curl {p.returncode} HTTP {code}: "
+                                     f"{out[:500]} {p.stderr}")
+            return None
+        return json.loads(out) if out.strip() else {}
+
+    def fault(self, **rule):
+        return self.api("POST", "/__fake/faults", rule)
+
+    def fake_state(self):
+        return self.api("GET", "/__fake/state")
+
+    def requests(self):
+        return self.api("GET", "/__fake/requests")
+
+    def add_node(self, name, addr, **kw):
+        self.apply(node_yaml(name, addr, **kw))
+
+    # ------------------------------------------------------------ cluster view
+    def service(self, ns, name):
+        return self.api("GET", f"/api/v1/namespaces/{ns}/services/{name}", check=False)
+
+    def ingress(self, ns, name):
+        svc = self.service(ns, name)
+        if not svc:
+            return None
+        return [i.get("ip") for i in
+                svc.get("status", {}).get("loadBalancer", {}).get("ingress", []) or []]
+
+    def events(self, ns, name=None, kind="Service"):
+        items = self.api("GET", f"/api/v1/namespaces/{ns}/events").get("items", [])
+        return [e for e in items
+                if e.get("involvedObject", {}).get("kind") == kind
+                and (name is None or e["involvedObject"].get("name") == name)]
+
+    def lease(self):
+        return self.api("GET", "/apis/coordination.k8s.io/v1/namespaces/bgplb-system/"
+                        "leases/bgplb-leader", check=False)
+
+    def leader(self):
+        """The node that holds the Lease and says it leads, or None."""
+        le = self.lease()
+        holder = (le or {}).get("spec", {}).get("holderIdentity")
+        for n in self.nodes:
+            if n.name == holder and n.daemon and n.daemon.proc.poll() is None:
+                return n
+        return None
+
+    # ------------------------------------------------------------ router view
+    def frr_paths(self, prefix):
+        """The peers (node addresses) FRR has a path for prefix from."""
+        return sorted(p.peer for p in self.frr.paths(prefix) if p.peer)
+
+    def frr_prefixes(self):
+        return set(self.frr.routes("ipv4"))
+
+
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
+def have_tools():
+    """What the lab needs that may be missing: a list of names."""
+    missing = [b for b in ("kubectl", "vtysh", "curl") if shutil.which(b) is None]
+    for b in ("/usr/lib/frr/bgpd", "/usr/lib/frr/zebra", BGPLBD):
+        if not os.path.exists(b):
+            missing.append(b)
+    return missing
+
+
+def wait(fn, timeout=20, what="condition", interval=0.1):
+    return wait_until(fn, timeout=timeout, interval=interval, what=what)
+
+
+def now():
+    return time.monotonic()
+
+
+__all__ = ["K8sLab", "K8sNode", "seed_configmap_bgp", "node_yaml", "have_tools", "wait",
+           "now", "sh", "SEED", "b64"]
