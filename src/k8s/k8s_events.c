@@ -316,7 +316,9 @@ dispatch(struct k8s_recorder *r)
 		if (!start_write(r, e) && e->event_name == NULL)
 			entry_remove(r, e);
 	}
-	if (r->nqueued < r->max_queue / 2)
+	/* A burst is over once the queue is back to half (empty, for a queue
+	 * of one). */
+	if (r->nqueued <= r->max_queue / 2)
 		r->drop_reported = false;
 }
 
@@ -326,6 +328,7 @@ write_done(void *arg, long status, const char *error, long retry_after_s)
 	struct rec_entry *e = arg;
 	struct k8s_recorder *r = e->rec;
 	bool was_post = e->event_name == NULL;
+	bool transient = status == 0 || status == 429 || status >= 500;
 
 	e->req = NULL;
 	e->in_flight = false;
@@ -352,6 +355,7 @@ write_done(void *arg, long status, const char *error, long retry_after_s)
 		e->count = 0;
 		e->sending = 0;
 		clock_gettime(CLOCK_REALTIME, &e->first);
+		e->last = e->first;	/* never before firstTimestamp */
 		e->first_ms = mono_ms();
 	} else if (was_post && status == 409) {
 		/* It exists: a POST whose answer we lost.  Count on from it. */
@@ -362,8 +366,11 @@ write_done(void *arg, long status, const char *error, long retry_after_s)
 		e->count = e->sending;
 		e->sending = 0;
 		r->st.posted++;
-	} else if ((status == 0 || status == 429 || status >= 500) &&
-	    !e->retried) {
+	} else if (transient && !e->retried &&
+	    r->nqueued + r->nretrying < r->max_queue) {
+		/* Waiting for a retry is being queued: it counts against
+		 * max_queue, or a 429 storm with a long Retry-After would
+		 * hold an unbounded number of entries. */
 		struct timeval tv;
 
 		e->retried = true;
@@ -381,9 +388,11 @@ write_done(void *arg, long status, const char *error, long retry_after_s)
 		return;
 	} else {
 		r->st.failed++;
-		report(r, "events: %s %s/%s %s: HTTP %ld%s%s", was_post ?
+		report(r, "events: %s %s/%s %s: HTTP %ld%s%s%s", was_post ?
 		    "POST" : "PATCH", e->namespace, e->name, e->reason, status,
-		    error && *error ? ": " : "", error ? error : "");
+		    error && *error ? ": " : "", error ? error : "",
+		    transient && !e->retried ? " (not retried: queue full)" :
+		    "");
 		e->sending = 0;
 		e->retried = false;
 		if (was_post && e->pending == 0) {
@@ -495,9 +504,15 @@ k8s_record(struct k8s_recorder *r, const struct k8s_object_ref *ref,
 	va_end(ap);
 	if (msg == NULL)
 		return;
-	/* The API server's limit on a message (1 KiB in practice). */
-	if (strlen(msg) > 1024)
-		msg[1024] = '\0';
+	/* The API server's limit on a message (1 KiB in practice), cut on a
+	 * UTF-8 character boundary. */
+	if (strlen(msg) > 1024) {
+		size_t n = 1024;
+
+		while (n > 0 && ((unsigned char)msg[n] & 0xc0) == 0x80)
+			n--;
+		msg[n] = '\0';
+	}
 	if ((key = k8s_event_key(ref, warning, reason, msg)) == NULL) {
 		free(msg);
 		return;

@@ -16,7 +16,9 @@
  * A full queue drops the oldest queued event (counted in stats.dropped and
  * reported through on_error once per burst): events are for people, and
  * must never hold up the daemon.  Failed writes are not retried, except
- * once after 429/5xx (after Retry-After, or 1 s).
+ * once after 429/5xx or no answer at all (after Retry-After, or 1 s; a
+ * retried POST whose first answer was lost gets 409, which counts as
+ * written).  The aggregation window counts from the Event's first write.
  */
 #ifndef BGPLB_K8S_EVENTS_H
 #define BGPLB_K8S_EVENTS_H
