@@ -44,6 +44,13 @@
 
 #define MOD		"kubernetes"
 #define REPLAN_MS	10		/* coalesce changes this long */
+/* While changes keep coming (a bulk create), a replan waits at least this
+ * many times as long as the last one took, counted from its end, so that
+ * replanning takes at most 1/(1+REPLAN_SPACING) of the time and the rest goes
+ * to reading the watches and writing status; after a quiet spell it still
+ * runs REPLAN_MS after the change. */
+#define REPLAN_SPACING	3
+#define REPLAN_MAX_WAIT_MS 2000
 #define MAX_WRITES	16		/* status writes in flight */
 #define WRITE_TIMEOUT_MS 15000
 #define WRITE_BACKOFF_MS 1000
@@ -254,6 +261,7 @@ struct daemon_k8s {
 	bool		 stopping;
 
 	uint64_t	 replans, replan_us;	/* count; the last one's time */
+	int64_t		 replan_end_us;		/* monotonic, when it ended */
 	char		 last_error[512];
 };
 
@@ -1466,6 +1474,7 @@ replan(struct daemon_k8s *k, bool local_changed)
 	k->replans++;
 	k->replan_us = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
 	    (t1.tv_nsec - t0.tv_nsec) / 1000);
+	k->replan_end_us = (int64_t)t1.tv_sec * 1000000 + t1.tv_nsec / 1000;
 	log_debug(MOD, "replan: %zu services, %zu routes in %" PRIu64 " us",
 	    n, d->plan ? d->plan->nroutes : 0, k->replan_us);
 }
@@ -1479,10 +1488,22 @@ on_replan(evutil_socket_t fd, short what, void *arg)
 static void
 schedule(struct daemon_k8s *k)
 {
-	struct timeval tv = { 0, REPLAN_MS * 1000 };
+	struct timeval tv;
+	struct timespec now;
+	int64_t wait_us = REPLAN_MS * 1000, earliest, now_us;
 
-	if (!evtimer_pending(k->ev_replan, NULL))
-		evtimer_add(k->ev_replan, &tv);
+	if (evtimer_pending(k->ev_replan, NULL))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+	earliest = k->replan_end_us + REPLAN_SPACING * (int64_t)k->replan_us;
+	if (k->replans > 0 && earliest - now_us > wait_us)
+		wait_us = earliest - now_us;
+	if (wait_us > REPLAN_MAX_WAIT_MS * 1000)
+		wait_us = REPLAN_MAX_WAIT_MS * 1000;
+	tv.tv_sec = wait_us / 1000000;
+	tv.tv_usec = wait_us % 1000000;
+	evtimer_add(k->ev_replan, &tv);
 }
 
 /* ---- status writes ------------------------------------------------------ */
