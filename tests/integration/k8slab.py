@@ -189,7 +189,7 @@ class K8sLab:
     def apply(self, text):
         return self.kubectl("apply", "-f", "-", input=text)
 
-    def api(self, method, path, body=None, check=True):
+    def api(self, method, path, body=None, check=True, content_type="application/json"):
         """A request to the fake from inside the router namespace (curl);
         returns the parsed JSON, or None when check is false and it failed."""
         args = ["curl", "-s", "-m", "20", "--cacert", str(self.dir / "certs" /
@@ -197,7 +197,7 @@ class K8sLab:
                 "-H", f"Authorization: Bearer {TOKEN}", "-X", method,
                 "-w", "\n%{http_code}"]
         if body is not None:
-            args += ["-H", "Content-Type: application/json", "--data-binary", "@-"]
+            args += ["-H", f"Content-Type: {content_type}", "--data-binary", "@-"]
         args.append(self.url + path)
         p = subprocess.run(["ip", "netns", "exec", self.router_ns.name] + args,
                            input=None if body is None else json.dumps(body),

@@ -222,6 +222,51 @@ def test_excluded_node_stops_announcing(lab):
          what=f"{n2.name} back after the label is removed")
 
 
+def test_network_unavailable_node_stops_announcing(lab):
+    n1, n2 = lab.nodes
+    want = ensure_protopod(lab)
+    path = f"/api/v1/nodes/{n2.name}/status"
+    # The condition a CNI sets while a node's network is not ready (merge
+    # patch replaces the whole conditions list, as kubectl would).
+    lab.api("PATCH", path, {"status": {"conditions": [
+        {"type": "Ready", "status": "True"},
+        {"type": "NetworkUnavailable", "status": "True", "reason": "NoRouteCreated"}]}},
+        content_type="application/merge-patch+json")
+    wait(lambda: lab.frr_paths(PROTOPOD) == [n1.addr], timeout=20,
+         what=f"{n2.name} withdrawn while NetworkUnavailable")
+    node = k8s_of(n2)["node"]
+    assert node["eligible"] is False and "NetworkUnavailable" in (node["why"] or ""), node
+    out = n2.daemon.ctl("status").stdout
+    assert "announce:  nothing:" in out, out
+    lab.api("PATCH", path, {"status": {"conditions": [
+        {"type": "Ready", "status": "True"},
+        {"type": "NetworkUnavailable", "status": "False", "reason": "RouteCreated"}]}},
+        content_type="application/merge-patch+json")
+    wait(lambda: lab.frr_paths(PROTOPOD) == want, timeout=20,
+         what=f"{n2.name} back once its network is available")
+
+
+def test_status_write_conflict_is_reread_and_retried(lab):
+    leader = lab.leader()
+    before = k8s_of(leader)["status_writes"]
+    # The next status write gets 409 Conflict (someone else changed the
+    # Service since the leader read it).
+    lab.fault(action="status", code=409, count=1, method="PATCH", path="/status$")
+    lab.apply(json.dumps({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "contended", "namespace": "protopod"},
+        "spec": {"type": "LoadBalancer", "selector": {"app": "c"},
+                 "ports": [{"port": 7100, "protocol": "TCP"}]}}))
+    ips = wait(lambda: lab.ingress("protopod", "contended") or None, timeout=20,
+               what="an address for contended despite the 409")
+    after = k8s_of(leader)["status_writes"]
+    assert after["conflict"] == before["conflict"] + 1, (before, after)
+    assert after["ok"] >= before["ok"] + 1
+    wait(lambda: ips[0] + "/32" in lab.frr_prefixes(), timeout=20, what="announced")
+    lab.fault(action="clear")
+    lab.kubectl("delete", "svc", "-n", "protopod", "contended")
+
+
 def test_broken_configmap_keeps_everything_and_says_where(lab):
     want = ensure_protopod(lab)
     good = seed_configmap_bgp()
