@@ -53,6 +53,17 @@ def k8s_of(node):
     return node.k8s()
 
 
+def lb_service(name, port, annotations=None, **spec):
+    """A LoadBalancer Service in namespace protopod, as JSON for kubectl apply."""
+    meta = {"name": name, "namespace": "protopod"}
+    if annotations:
+        meta["annotations"] = annotations
+    return json.dumps({
+        "apiVersion": "v1", "kind": "Service", "metadata": meta,
+        "spec": dict({"type": "LoadBalancer", "selector": {"app": name},
+                      "ports": [{"port": port, "protocol": "TCP"}]}, **spec)})
+
+
 def ensure_protopod(lab):
     """The seed's protopod Service exists with its address and both nodes
     announce it (the first test checks this in detail; the others start from
@@ -91,12 +102,8 @@ def test_seed_protopod_gets_its_address_and_both_nodes_announce(lab):
 
 def test_unknown_pool_shows_allocation_failed_in_describe(lab):
     ensure_protopod(lab)
-    lab.apply(json.dumps({
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": "typo", "namespace": "protopod",
-                     "annotations": {"metallb.universe.tf/address-pool": "pco"}},
-        "spec": {"type": "LoadBalancer", "selector": {"app": "typo"},
-                 "ports": [{"port": 80, "protocol": "TCP"}]}}))
+    lab.apply(lb_service("typo", 80,
+                         annotations={"metallb.universe.tf/address-pool": "pco"}))
 
     def failed():
         out = lab.kubectl("describe", "svc", "-n", "protopod", "typo").stdout
@@ -113,13 +120,8 @@ def test_unknown_pool_shows_allocation_failed_in_describe(lab):
 def test_a_full_pool_names_the_pool(lab):
     ensure_protopod(lab)
     # Pool poc's last address is protopod's; ask for it a second time.
-    lab.apply(json.dumps({
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": "second", "namespace": "protopod",
-                     "annotations": {"metallb.universe.tf/address-pool": "poc"}},
-        "spec": {"type": "LoadBalancer", "loadBalancerIP": PROTOPOD,
-                 "selector": {"app": "second"},
-                 "ports": [{"port": 81, "protocol": "TCP"}]}}))
+    lab.apply(lb_service("second", 81, loadBalancerIP=PROTOPOD,
+                         annotations={"metallb.universe.tf/address-pool": "poc"}))
 
     def failed():
         evs = [e for e in lab.events("protopod", "second") if e["reason"] == "AllocationFailed"]
@@ -132,11 +134,7 @@ def test_a_full_pool_names_the_pool(lab):
 
 def test_delete_withdraws_from_the_router(lab):
     want = ensure_protopod(lab)
-    lab.apply(json.dumps({
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": "short-lived", "namespace": "protopod"},
-        "spec": {"type": "LoadBalancer", "selector": {"app": "x"},
-                 "ports": [{"port": 8080, "protocol": "TCP"}]}}))
+    lab.apply(lb_service("short-lived", 8080, selector={"app": "x"}))
     ips = wait(lambda: lab.ingress("protopod", "short-lived") or None, timeout=20,
                what="an address for short-lived")
     assert len(ips) == 1 and ips[0].startswith("172.16.3."), ips   # pool "default"
@@ -150,11 +148,7 @@ def test_delete_withdraws_from_the_router(lab):
 
 
 def test_not_a_load_balancer_any_more_releases(lab):
-    lab.apply(json.dumps({
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": "demoted", "namespace": "protopod"},
-        "spec": {"type": "LoadBalancer", "selector": {"app": "d"},
-                 "ports": [{"port": 8081, "protocol": "TCP"}]}}))
+    lab.apply(lb_service("demoted", 8081, selector={"app": "d"}))
     ip = wait(lambda: lab.ingress("protopod", "demoted") or None, timeout=20,
               what="an address for demoted")[0]
     wait(lambda: ip + "/32" in lab.frr_prefixes(), timeout=20, what=f"{ip} in FRR")
@@ -171,12 +165,7 @@ def test_not_a_load_balancer_any_more_releases(lab):
 
 def test_etp_local_announces_only_from_the_node_with_an_endpoint(lab):
     n1, n2 = lab.nodes
-    lab.apply(json.dumps({
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": "local", "namespace": "protopod"},
-        "spec": {"type": "LoadBalancer", "externalTrafficPolicy": "Local",
-                 "selector": {"app": "local"},
-                 "ports": [{"port": 9000, "protocol": "TCP"}]}}))
+    lab.apply(lb_service("local", 9000, externalTrafficPolicy="Local"))
     ip = wait(lambda: lab.ingress("protopod", "local") or None, timeout=20,
               what="an address for local")[0]
     # No endpoint anywhere yet: nobody announces it.
@@ -252,11 +241,7 @@ def test_status_write_conflict_is_reread_and_retried(lab):
     # The next status write gets 409 Conflict (someone else changed the
     # Service since the leader read it).
     lab.fault(action="status", code=409, count=1, method="PATCH", path="/status$")
-    lab.apply(json.dumps({
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": "contended", "namespace": "protopod"},
-        "spec": {"type": "LoadBalancer", "selector": {"app": "c"},
-                 "ports": [{"port": 7100, "protocol": "TCP"}]}}))
+    lab.apply(lb_service("contended", 7100, selector={"app": "c"}))
     ips = wait(lambda: lab.ingress("protopod", "contended") or None, timeout=20,
                what="an address for contended despite the 409")
     after = k8s_of(leader)["status_writes"]
@@ -352,11 +337,7 @@ def test_kill_the_leader_the_other_takes_over_and_nothing_moves(lab):
     other = [n for n in lab.nodes if n is not leader][0]
     assert not other.leading()
     before = {"protopod": lab.ingress("protopod", "protopod")}
-    lab.apply(json.dumps({
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": "kept", "namespace": "protopod"},
-        "spec": {"type": "LoadBalancer", "selector": {"app": "k"},
-                 "ports": [{"port": 7000, "protocol": "TCP"}]}}))
+    lab.apply(lb_service("kept", 7000, selector={"app": "k"}))
     before["kept"] = wait(lambda: lab.ingress("protopod", "kept") or None, timeout=20,
                           what="an address for kept")
     lease0 = lab.lease()["spec"]
@@ -374,11 +355,7 @@ def test_kill_the_leader_the_other_takes_over_and_nothing_moves(lab):
     # No address moved, and the new leader allocates new ones.
     for name, ips in before.items():
         assert lab.ingress("protopod", name) == ips, name
-    lab.apply(json.dumps({
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": "after", "namespace": "protopod"},
-        "spec": {"type": "LoadBalancer", "selector": {"app": "a"},
-                 "ports": [{"port": 7001, "protocol": "TCP"}]}}))
+    lab.apply(lb_service("after", 7001, selector={"app": "a"}))
     after = wait(lambda: lab.ingress("protopod", "after") or None, timeout=20,
                  what="an address from the new leader")
     assert after != before["kept"] and after != before["protopod"]
