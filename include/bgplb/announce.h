@@ -38,6 +38,15 @@ struct announcer_ops {
 	/* Optional: does someone actually hold this route now (a BGP peer
 	 * that is Established and was sent it)?  Without it: planned = yes. */
 	bool	(*announced)(void *ctx, const struct plan_route *);
+	/* Optional: this process restarted with state (previous assignments
+	 * found, or the cluster holds them): the BGP speaker then sets the
+	 * graceful restart R bit (RFC 4724).  Called before the first announce. */
+	void	(*restarted)(void *ctx, bool restarted);
+	/* Optional: the set of live nodes changed (layer 2 membership), after
+	 * the new plan was applied: someone may have answered for this node's
+	 * addresses while it was thought dead, so tell the clients again
+	 * (gratuitous ARP / unsolicited NA). */
+	void	(*nodes_changed)(void *ctx);
 	/* Orderly stop (SIGTERM): withdraw everything, close; then free. */
 	void	(*shutdown)(void *ctx);
 	void	(*destroy)(void *ctx);

@@ -245,6 +245,12 @@ struct cfg_kubernetes {
 	char		*config_map;		/* "ns/name", default bgplb-system/bgplb */
 	char		*lease;			/* default bgplb-system/bgplb-leader */
 	char		*load_balancer_class;	/* default bgplb.io/lb */
+	/* Leader election on the Lease (client-go's names and defaults: 15 s,
+	 * 10 s, 2 s); 0 means the default.  lease-duration is whole seconds
+	 * (a Lease holds leaseDurationSeconds). */
+	unsigned	 lease_duration_s;
+	unsigned	 renew_deadline_ms;
+	unsigned	 retry_period_ms;
 };
 
 /* A named community alias (MetalLB's bgp-communities). */
