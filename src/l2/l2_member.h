@@ -1,7 +1,8 @@
 /*
  * l2_member.h - private to src/l2: the membership wire codec, key parsing
- * and replay rule, kept pure (no sockets, no clock, no event loop) so the
- * tests drive them byte for byte.  The public API is in bgplb/l2.h.
+ * and replay rule (l2_member_wire.c), kept pure (no sockets, no clock, no
+ * event loop) so the tests drive them byte for byte.  The public API is
+ * in bgplb/l2.h.
  *
  * Wire format (version 1), all integers big-endian; doc/layer2.md has the
  * same table for operators:
@@ -118,5 +119,13 @@ void	l2_member_replay_accept(struct l2_member_replay *,
  */
 int	l2_member_key_parse(const uint8_t *buf, size_t len,
 	    uint8_t key[L2_MEMBER_KEY_LEN]);
+/* Read and parse the key file; -1 with err set (never the content). */
+int	l2_member_key_read(const char *path, uint8_t key[L2_MEMBER_KEY_LEN],
+	    char *err, size_t errlen);
+
+/* Length of a node name when it is 1..L2_MEMBER_NAME_MAX characters, else 0. */
+size_t	l2_member_name_len(const char *);
+/* A random, non-zero boot id; -1 when the RNG fails. */
+int	l2_member_new_boot_id(uint64_t *);
 
 #endif
