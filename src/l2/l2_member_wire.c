@@ -415,7 +415,7 @@ out:
 
 /* ---- boot id ------------------------------------------------------------- */
 
-/* A random boot id (the high 8 bytes of every nonce), never 0. */
+/* A random boot id (the first 8 bytes of every nonce), never 0. */
 int
 l2_member_new_boot_id(uint64_t *id)
 {
