@@ -38,7 +38,7 @@
 #include "bgplb/log.h"
 #include "bgplb/util.h"
 #include "l2_packet.h"
-#include "l2_responder.h"
+#include "l2_iface.h"
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING	23
@@ -56,7 +56,7 @@ addr_lookup(const struct l2_responder *rs, uint8_t af, const uint8_t *bytes)
 	size_t at;
 
 	addr_from_bytes(&x, af, bytes);
-	at = l2r_addr_find(rs, &x, &found);
+	at = l2_addr_find(rs, &x, &found);
 	return found ? rs->addrs[at] : NULL;
 }
 

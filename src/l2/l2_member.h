@@ -1,6 +1,6 @@
 /*
  * l2_member.h - private to src/l2: the membership wire codec, key parsing
- * and replay rule (l2_member_wire.c), kept pure (no sockets, no clock, no
+ * and replay rule (l2_member.c), kept pure (no sockets, no clock, no
  * event loop) so the tests drive them byte for byte.  The public API is
  * in bgplb/l2.h.
  *

@@ -2,7 +2,7 @@
  * l2_member_io.c - the membership's UDP socket: binding it, receiving
  * heartbeats and sending ours.
  *
- * A datagram is opened with the shared key (l2_member_wire.c), then must
+ * A datagram is opened with the shared key (l2_member.c), then must
  * come from a configured member, be addressed to this node and pass the
  * replay rule before it counts as a sign of life (l2_member_set_alive).
  * A member is known by the name inside the authenticated datagram, never
@@ -26,7 +26,8 @@
 
 #include "bgplb/log.h"
 #include "l2_member.h"
-#include "l2_membership.h"
+#include "l2_member_io.h"
+#include "l2_member_table.h"
 
 #define RECV_BATCH		64	/* datagrams per read event: fairness */
 

@@ -45,7 +45,7 @@
 #include "bgplb/log.h"
 #include "bgplb/util.h"
 #include "l2_packet.h"
-#include "l2_responder.h"
+#include "l2_iface.h"
 
 #define RESCAN_MS	2000
 
@@ -98,27 +98,6 @@ mac_str(const uint8_t m[L2_ETH_ALEN], char *buf, size_t len)
 
 /* ---- the address table --------------------------------------------------- */
 
-size_t
-l2r_addr_find(const struct l2_responder *rs, const struct addr *x, bool *found)
-{
-	size_t lo = 0, hi = rs->naddrs;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = addr_cmp(&rs->addrs[mid]->addr, x);
-
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
-}
 static void
 addr_free(struct l2_addr *a)
 {
@@ -344,7 +323,7 @@ l2r_announce(void *ctx, const struct plan_route *r)
 		return;
 	/* Not ours (any more): stop answering this very moment. */
 	if (!r->local) {
-		at = l2r_addr_find(rs, &r->prefix.addr, &found);
+		at = l2_addr_find(rs, &r->prefix.addr, &found);
 		if (found) {
 			char abuf[ADDR_STRLEN];
 
@@ -362,7 +341,7 @@ l2r_announce(void *ctx, const struct plan_route *r)
 	services = strv_dup(r->services, r->nservices);
 	ifpat = strv_dup(r->interfaces, r->ninterfaces);
 	pool = xstrdup(r->pool != NULL ? r->pool : "-");
-	at = l2r_addr_find(rs, &r->prefix.addr, &found);
+	at = l2_addr_find(rs, &r->prefix.addr, &found);
 	if (found) {
 		a = rs->addrs[at];
 		if (!strv_eq(a->ifpat, a->nifpat, ifpat, r->ninterfaces))
@@ -401,7 +380,7 @@ l2r_withdraw(void *ctx, const struct plan_route *r)
 
 	if (r->backend != CFG_PROTO_LAYER2)
 		return;
-	at = l2r_addr_find(rs, &r->prefix.addr, &found);
+	at = l2_addr_find(rs, &r->prefix.addr, &found);
 	if (!found)
 		return;
 	log_info(MOD, "stopped answering for %s",
@@ -602,7 +581,7 @@ l2r_announced(void *ctx, const struct plan_route *r)
 	bool found;
 	size_t at;
 
-	at = l2r_addr_find(rs, &r->prefix.addr, &found);
+	at = l2_addr_find(rs, &r->prefix.addr, &found);
 	return found && rs->addrs[at]->non > 0;
 }
 

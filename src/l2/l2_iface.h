@@ -1,11 +1,12 @@
 /*
- * l2_responder.h - private to l2_responder.c and l2_iface.c: the layer 2
- * responder's state (the responder, one struct l2_addr per owned address,
- * one struct l2_iface per link) and the functions the two files call in
- * each other.  The public API is in bgplb/l2.h.
+ * l2_iface.h - private to the layer 2 responder: the state its two files
+ * share (the responder, one struct l2_addr per owned address, one struct
+ * l2_iface per link), the address table lookup, and the link layer's
+ * functions (l2_iface.c) that the policy (l2_responder.c) calls.  The
+ * public API is in bgplb/l2.h.
  */
-#ifndef BGPLB_L2_RESPONDER_H
-#define BGPLB_L2_RESPONDER_H
+#ifndef BGPLB_L2_IFACE_H
+#define BGPLB_L2_IFACE_H
 
 #include <net/if.h>
 
@@ -89,9 +90,28 @@ iface_on(const struct l2_addr *a, const struct l2_iface *ifc)
 	return false;
 }
 
-/* l2_responder.c: the address table */
-size_t	l2r_addr_find(const struct l2_responder *, const struct addr *,
-	    bool *found);
+/* The owned address x (*found), or where it would go in the sorted table. */
+static inline size_t
+l2_addr_find(const struct l2_responder *rs, const struct addr *x, bool *found)
+{
+	size_t lo = 0, hi = rs->naddrs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = addr_cmp(&rs->addrs[mid]->addr, x);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
 
 /* l2_iface.c: links, their sockets and multicast groups, receiving */
 int	l2_iface_scan(struct l2_responder *);

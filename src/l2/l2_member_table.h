@@ -1,11 +1,12 @@
 /*
- * l2_membership.h - private to l2_member.c and l2_member_io.c: the state of
- * the membership runtime (struct l2_membership, one struct l2_member per
- * configured peer) and the functions the two files call in each other.
- * The public API is in bgplb/l2.h, the pure wire codec in l2_member.h.
+ * l2_member_table.h - private to src/l2's membership: the runtime's state
+ * (struct l2_membership, one struct l2_member per configured peer) and the
+ * member table and liveness functions (l2_member_table.c) that the socket
+ * side (l2_member_io.c) and the API (l2_membership.c) call.  The public
+ * API is in bgplb/l2.h, the pure wire codec in l2_member.h.
  */
-#ifndef BGPLB_L2_MEMBERSHIP_H
-#define BGPLB_L2_MEMBERSHIP_H
+#ifndef BGPLB_L2_MEMBER_TABLE_H
+#define BGPLB_L2_MEMBER_TABLE_H
 
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -102,22 +103,22 @@ ms_tv(uint64_t ms)
 	return tv;
 }
 
-/* l2_member.c: the member table and liveness */
 struct l2_member *l2_member_find(const struct l2_membership *, const char *name);
+void	l2_member_free(struct l2_member *);
+void	l2_member_free_all(struct l2_member **, size_t n);
 void	l2_member_set_alive(struct l2_member *, bool alive, const char *why);
-/* (Re)start the member's dead timer: ms_left until it is declared dead. */
+/* The dead timer's callback (arg: the member) and (re)starting it: ms_left
+ * until the member is declared dead. */
+void	l2_member_dead_cb(evutil_socket_t, short, void *);
 void	l2_member_arm_dead(struct l2_member *, uint64_t ms_left);
 
-/* l2_member_io.c: the socket */
-const char *l2_member_sa_fmt(const struct sockaddr_storage *, char *buf,
-	    size_t len);
-int	l2_member_make_sa(const struct addr *, uint16_t port, int fam,
-	    struct sockaddr_storage *, socklen_t *);
-int	l2_membership_open_socket(const struct addr *listen, uint16_t port,
-	    int *afp, char *err, size_t errlen);
-void	l2_membership_close_socket(struct l2_membership *);
-void	l2_membership_read_cb(evutil_socket_t, short, void *);
-void	l2_membership_send_heartbeats(struct l2_membership *);
-void	l2_membership_hb_cb(evutil_socket_t, short, void *);
+/*
+ * Rebuild the published live set from the members' states.  Returns true
+ * when it differs from the one published before.
+ */
+bool	l2_membership_publish(struct l2_membership *);
+/* The deferred notification: its event's callback, and triggering it. */
+void	l2_membership_notify_cb(evutil_socket_t, short, void *);
+void	l2_membership_schedule_notify(struct l2_membership *);
 
 #endif
