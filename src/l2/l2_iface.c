@@ -44,6 +44,7 @@
 #define PACKET_IGNORE_OUTGOING	23
 #endif
 
+#define MOD		"layer2"
 #define RX_BURST	64		/* frames per socket per loop turn */
 #define RX_BUFLEN	2048
 

@@ -19,8 +19,6 @@
 #include "bgplb/addr.h"
 #include "l2_packet.h"
 
-#define MOD		"layer2"
-
 enum { SK_ARP, SK_ND, SK_N };
 
 struct l2_responder;

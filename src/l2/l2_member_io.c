@@ -29,6 +29,7 @@
 #include "l2_member_io.h"
 #include "l2_member_table.h"
 
+#define MOD			"membership"
 #define RECV_BATCH		64	/* datagrams per read event: fairness */
 
 /* "a.b.c.d:port" / "[v6]:port" of a socket address, v4-mapped shown as v4. */

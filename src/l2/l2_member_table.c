@@ -21,6 +21,8 @@
 #include "l2_member.h"
 #include "l2_member_table.h"
 
+#define MOD			"membership"
+
 static int
 name_cmp(const void *a, const void *b)
 {

@@ -21,7 +21,6 @@
 #include "bgplb/l2.h"
 #include "l2_member.h"
 
-#define MOD			"membership"
 #define LOG_EVERY_MS		10000	/* per-reason warning rate limit */
 
 struct l2_member {

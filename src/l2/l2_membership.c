@@ -41,6 +41,8 @@
 #include "l2_member_io.h"
 #include "l2_member_table.h"
 
+#define MOD			"membership"
+
 static int
 member_cmp(const void *a, const void *b)
 {

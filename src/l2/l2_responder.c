@@ -47,6 +47,7 @@
 #include "l2_packet.h"
 #include "l2_iface.h"
 
+#define MOD		"layer2"
 #define RESCAN_MS	2000
 
 /* Gratuitous ARP / unsolicited NA, in ms after taking over. */
