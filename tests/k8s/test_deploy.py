@@ -111,9 +111,9 @@ def mount_of(volume):
 
 def shutdown_ms():
     """The daemon's own bound on its shutdown (Lease hand-over)."""
-    with open(os.path.join(TOP, "src", "daemon_k8s.c")) as f:
+    with open(os.path.join(TOP, "src", "k8s", "k8s_source.c")) as f:
         m = re.search(r"#define\s+SHUTDOWN_MS\s+(\d+)", f.read())
-    assert m, "SHUTDOWN_MS is gone from src/daemon_k8s.c"
+    assert m, "SHUTDOWN_MS is gone from src/k8s/k8s_source.c"
     return int(m.group(1))
 
 

@@ -1,0 +1,891 @@
+/*
+ * k8s_source.c - Kubernetes mode's glue to the daemon core: the cluster is
+ * the source of the services, of the shared half of the config and of the
+ * nodes, and the elected leader writes the Services' status.
+ *
+ *   start:    connect (kubeconfig or in-cluster), start the watches
+ *             (Services, EndpointSlices, Nodes, the config ConfigMap: one,
+ *             by field selector) into the store (k8s_store.c), the Event
+ *             recorder and the leader election on the Lease
+ *   replan:   a short timer after any change: compose the config
+ *             (k8s_compose.c), run reconcile (view on every node, the wants
+ *             on the leader), hand the view to the core (plan, announce),
+ *             let the leader do its duties (k8s_duties.c); the layer 2
+ *             nodeAssigned Events of this node
+ *   plan:     the cluster's eligible (and alive) Nodes for the planner
+ *   stop:     drop the writes, stop the watches, release the Lease
+ *   status:   /v1/status "kubernetes", /metrics, the config's staleness
+ *
+ * This is the only file of the four that sees struct daemon: the others get
+ * what they need through struct daemon_k8s or as arguments.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "bgplb/l2.h"
+#include "bgplb/log.h"
+#include "bgplb/reconcile.h"
+#include "daemon.h"
+#include "k8s_events.h"
+#include "k8s_leader.h"
+#include "k8s_source_priv.h"
+#include "k8s_watch.h"
+
+#define REPLAN_MS	10		/* coalesce changes this long */
+/* While changes keep coming (a bulk create), a replan waits at least this
+ * many times as long as the last one took, counted from its end, so that
+ * replanning takes at most 1/(1+REPLAN_SPACING) of the time and the rest goes
+ * to reading the watches and writing status; after a quiet spell it still
+ * runs REPLAN_MS after the change. */
+#define REPLAN_SPACING	3
+#define REPLAN_MAX_WAIT_MS 2000
+#define SHUTDOWN_MS	2000		/* at most this long to hand over the Lease */
+
+static void
+split_nsname(const char *s, char **ns, char **name)
+{
+	const char *slash = strchr(s, '/');
+
+	if (slash == NULL) {
+		*ns = xstrdup("default");
+		*name = xstrdup(s);
+		return;
+	}
+	*ns = xstrndup(s, (size_t)(slash - s));
+	*name = xstrdup(slash + 1);
+}
+
+/* ---- replan ------------------------------------------------------------- */
+
+struct svc_ep {
+	struct smap_ent	 s;		/* key: service namespace/name */
+	struct cfg_endpoint *eps;
+	size_t		 n, cap;
+};
+
+/* Per Service, per node: endpoints that are ready or serving. */
+static void
+endpoint_index(struct daemon_k8s *k, struct smap *idx)
+{
+	struct smap_ent **all;
+	size_t n = smap_all(&k->eps, &all);
+	char key[512];
+
+	smap_init(idx);
+	for (size_t i = 0; i < n; i++) {
+		const struct k8s_endpointslice *es =
+		    &((struct eps_ent *)all[i])->es;
+		struct svc_ep *se;
+
+		if (es->service == NULL)
+			continue;
+		ks_svc_key(es->namespace, es->service, key, sizeof(key));
+		if ((se = (struct svc_ep *)smap_get(idx, key)) == NULL) {
+			se = xcalloc(1, sizeof(*se));
+			se->s.key = xstrdup(key);
+			smap_add(idx, &se->s);
+		}
+		for (size_t j = 0; j < es->nendpoints; j++) {
+			const struct k8s_endpoint *ep = &es->endpoints[j];
+			size_t m;
+
+			if (ep->node == NULL || !(ep->ready || ep->serving))
+				continue;
+			for (m = 0; m < se->n; m++)
+				if (strcmp(se->eps[m].node, ep->node) == 0)
+					break;
+			if (m == se->n) {
+				if (se->n == se->cap) {
+					se->cap = se->cap ? se->cap * 2 : 4;
+					se->eps = xreallocarray(se->eps,
+					    se->cap, sizeof(*se->eps));
+				}
+				se->eps[m].node = ep->node;	/* borrowed */
+				se->eps[m].count = 0;
+				se->n++;
+			}
+			se->eps[m].count++;
+		}
+	}
+	free(all);
+}
+
+static void
+endpoint_index_free(struct smap *idx)
+{
+	struct smap_ent **all;
+	size_t n = smap_all(idx, &all);
+
+	for (size_t i = 0; i < n; i++) {
+		struct svc_ep *se = (struct svc_ep *)all[i];
+
+		free(se->eps);
+		free(se->s.key);
+		free(se);
+	}
+	free(all);
+	smap_fini(idx);
+}
+
+static void
+cfg_service_from(const struct svc_ent *e, const struct svc_ep *se,
+    struct cfg_service *c)
+{
+	const struct k8s_service *s = &e->svc;
+
+	memset(c, 0, sizeof(*c));
+	c->name = xstrdup(e->s.key);
+	c->pool = xstrdup(s->pool);
+	if (s->naddresses > 0) {
+		c->addresses = xcalloc(s->naddresses, sizeof(*c->addresses));
+		memcpy(c->addresses, s->addresses, s->naddresses *
+		    sizeof(*c->addresses));
+		c->naddresses = s->naddresses;
+	}
+	c->sharing_key = xstrdup(s->sharing_key);
+	if (s->nports > 0) {
+		c->ports = xcalloc(s->nports, sizeof(*c->ports));
+		memcpy(c->ports, s->ports, s->nports * sizeof(*c->ports));
+		c->nports = s->nports;
+	}
+	c->families = s->families;
+	c->traffic_policy = s->traffic_policy;
+	if (se != NULL && se->n > 0) {
+		c->endpoints = xcalloc(se->n, sizeof(*c->endpoints));
+		for (size_t i = 0; i < se->n; i++) {
+			c->endpoints[i].node = xstrdup(se->eps[i].node);
+			c->endpoints[i].count = se->eps[i].count;
+		}
+		c->nendpoints = se->n;
+	}
+}
+
+static int
+ent_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct svc_ent *const *)a)->s.key,
+	    (*(struct svc_ent *const *)b)->s.key);
+}
+
+/* Layer 2: tell the Services this node starts answering for. */
+static void
+node_assigned_events(struct daemon_k8s *k)
+{
+	const struct plan *p = k->d->plan;
+	struct smap_ent **all;
+	size_t n;
+
+	for (size_t i = 0; p != NULL && i < p->nroutes; i++) {
+		const struct plan_route *r = &p->routes[i];
+
+		if (r->backend != CFG_PROTO_LAYER2 || !r->local)
+			continue;
+		for (size_t j = 0; j < r->nservices; j++) {
+			struct own_ent *o = (struct own_ent *)smap_get(
+			    &k->owned, r->services[j]);
+			struct svc_ent *e;
+			char msg[512];
+
+			if (o != NULL) {
+				o->mark = true;
+				continue;
+			}
+			o = xcalloc(1, sizeof(*o));
+			o->s.key = xstrdup(r->services[j]);
+			o->mark = true;
+			smap_add(&k->owned, &o->s);
+			if ((e = ks_svc_get(k, r->services[j])) == NULL)
+				continue;
+			snprintf(msg, sizeof(msg), "announcing from node \"%s\" "
+			    "with protocol \"layer2\"", k->d->node);
+			ks_svc_record(k, e, false, "nodeAssigned", msg);
+		}
+	}
+	n = smap_all(&k->owned, &all);
+	for (size_t i = 0; i < n; i++) {
+		struct own_ent *o = (struct own_ent *)all[i];
+
+		if (o->mark) {
+			o->mark = false;
+			continue;
+		}
+		smap_del(&k->owned, &o->s);
+		free(o->s.key);
+		free(o);
+	}
+	free(all);
+}
+
+static void
+update_self(struct daemon_k8s *k)
+{
+	struct node_ent *ne = (struct node_ent *)smap_get(&k->nodes,
+	    k->d->node);
+	bool was = k->self_eligible, found = k->self_found;
+	char why[160] = "";
+
+	k->self_found = ne != NULL;
+	if (ne == NULL) {
+		snprintf(why, sizeof(why), "node %s is not among the cluster's "
+		    "Nodes (is --node right?): announcing nothing", k->d->node);
+		k->self_eligible = false;
+	} else
+		k->self_eligible = ks_node_eligible(&ne->node, why, sizeof(why));
+	if (strcmp(why, k->self_why) != 0 || was != k->self_eligible ||
+	    found != k->self_found) {
+		if (why[0] != '\0')
+			log_warn(MOD, "%s%s", why, ne != NULL ? ": this node "
+			    "announces nothing" : "");
+		else if (!was && k->synced)
+			log_info(MOD, "node %s is eligible: announcing",
+			    k->d->node);
+	}
+	snprintf(k->self_why, sizeof(k->self_why), "%s", why);
+}
+
+static void
+replan(struct daemon_k8s *k, bool local_changed)
+{
+	struct daemon *d = k->d;
+	struct smap_ent **all;
+	struct svc_ent **ents, **unlb;
+	size_t nunlb = 0;
+	struct rc_service *in;
+	struct rc_result *res;
+	struct daemon_service *ds;
+	struct cfg_service *cs, *old_cs = k->svc_cfgs;
+	size_t nall, n = 0, nold_cs = k->nsvc_cfgs;
+	struct alloc *va = NULL;
+	struct smap epi;
+	struct cfg *ncfg;
+	bool nodes_changed, have_cfg;
+	struct timespec t0, t1;
+
+	if (!k->synced || d->stopping)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	update_self(k);
+	nodes_changed = ks_members_changed(k, d->cfg);
+	ncfg = ks_next_config(k, local_changed, &nodes_changed);
+	have_cfg = k->cm_state == CM_LOADED || k->cm_state == CM_STALE;
+
+	nall = smap_all(&k->svcs, &all);
+	ents = xcalloc(nall ? nall : 1, sizeof(*ents));
+	unlb = xcalloc(nall ? nall : 1, sizeof(*unlb));
+	for (size_t i = 0; i < nall; i++) {
+		struct svc_ent *e = (struct svc_ent *)all[i];
+
+		if (!e->svc.kind_valid || !k8s_service_handled(&e->svc,
+		    k->lb_class)) {
+			if (e->w != NULL && !e->w->inflight && e->w->naddrs > 0)
+				ks_write_free(e->w);
+			/* Was it ours?  No class, or ours, and an address in
+			 * its status. */
+			if (e->svc.kind_valid && !e->svc.is_load_balancer &&
+			    (e->svc.lb_class == NULL || strcmp(e->svc.lb_class,
+			    k->lb_class) == 0) && e->svc.ningress > 0)
+				unlb[nunlb++] = e;
+			continue;
+		}
+		ents[n++] = e;
+	}
+	free(all);
+	/* A stable order for the core and the status endpoint. */
+	qsort(ents, n, sizeof(*ents), ent_cmp);
+	k->nhandled = n;
+
+	in = xcalloc(n ? n : 1, sizeof(*in));
+	res = xcalloc(n ? n : 1, sizeof(*res));
+	ds = xcalloc(n ? n : 1, sizeof(*ds));
+	cs = xcalloc(n ? n : 1, sizeof(*cs));
+	endpoint_index(k, &epi);
+	{
+		char (*keybuf)[512] = xcalloc(n ? n : 1, 512);
+
+		for (size_t i = 0; i < n; i++) {
+			struct svc_ent *e = ents[i];
+
+			in[i].key = e->s.key;
+			in[i].created = e->svc.created;
+			in[i].frozen = e->err != NULL;
+			if (!in[i].frozen)
+				k8s_service_to_request(&e->svc, keybuf[i],
+				    sizeof(keybuf[i]), &in[i].req);
+			in[i].req.service = e->s.key;
+			in[i].status = e->svc.ingress;
+			in[i].nstatus = e->svc.ingress_valid ? e->svc.ningress : 0;
+			in[i].has_pending = e->has_pending;
+			in[i].pending = e->pending;
+			in[i].npending = e->npending;
+		}
+		rc_run(ncfg != NULL ? ncfg : d->cfg, in, n,
+		    k->leading && have_cfg, res, &va);
+		free(keybuf);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct svc_ent *e = ents[i];
+
+		cfg_service_from(e, (struct svc_ep *)smap_get(&epi, e->s.key),
+		    &cs[i]);
+		ds[i].cfg = &cs[i];
+		ds[i].assign = res[i].view;
+		memset(&res[i].view, 0, sizeof(res[i].view));
+		ds[i].err = res[i].view_err;
+		if (ds[i].assign.naddrs == 0) {
+			const char *why = res[i].view_err != ALLOC_OK ?
+			    res[i].view_why : !have_cfg ? "no configuration "
+			    "from the cluster yet" : k->leading &&
+			    res[i].err != ALLOC_OK ? res[i].why :
+			    "no address in its status yet (the leader "
+			    "assigns it)";
+
+			if (ds[i].err == ALLOC_OK)
+				ds[i].err = ALLOC_ERR_NO_POOL;
+			ds[i].why = xstrdup(why);
+		}
+	}
+	endpoint_index_free(&epi);
+	k->svc_cfgs = cs;
+	k->nsvc_cfgs = n;
+	if (ncfg != NULL) {
+		d->cfg_loaded_at = time(NULL);
+		daemon_activate(d, ncfg, ds, n, va);
+		ks_config_outcome_event(k, d->cfg);
+	} else
+		daemon_set_services(d, ds, n, va);
+	for (size_t i = 0; i < nold_cs; i++)
+		cfg_service_clear(&old_cs[i]);
+	free(old_cs);
+	if (k->leading) {
+		if (!have_cfg)
+			ks_lead_without_config(k, ents, n);
+		else {
+			ks_clear_unbalanced(k, d->alloc, unlb, nunlb);
+			ks_lead(k, ents, res, n);
+		}
+		if (ncfg == NULL)
+			ks_config_outcome_event(k, d->cfg);
+	}
+	node_assigned_events(k);
+	rc_results_clear(res, n);
+	free(res);
+	free(in);
+	free(ents);
+	free(unlb);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	k->replans++;
+	k->replan_us = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000);
+	k->replan_end_us = (int64_t)t1.tv_sec * 1000000 + t1.tv_nsec / 1000;
+	log_debug(MOD, "replan: %zu services, %zu routes in %" PRIu64 " us",
+	    n, d->plan ? d->plan->nroutes : 0, k->replan_us);
+}
+
+static void
+on_replan(evutil_socket_t fd, short what, void *arg)
+{
+	replan(arg, false);
+}
+
+static void
+schedule(struct daemon_k8s *k)
+{
+	struct timeval tv;
+	struct timespec now;
+	int64_t wait_us = REPLAN_MS * 1000, earliest, now_us;
+
+	if (evtimer_pending(k->ev_replan, NULL))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+	earliest = k->replan_end_us + REPLAN_SPACING * (int64_t)k->replan_us;
+	if (k->replans > 0 && earliest - now_us > wait_us)
+		wait_us = earliest - now_us;
+	if (wait_us > REPLAN_MAX_WAIT_MS * 1000)
+		wait_us = REPLAN_MAX_WAIT_MS * 1000;
+	tv.tv_sec = wait_us / 1000000;
+	tv.tv_usec = wait_us % 1000000;
+	evtimer_add(k->ev_replan, &tv);
+}
+/* ---- leader election ---------------------------------------------------- */
+
+static void
+on_lead_started(void *arg)
+{
+	struct daemon_k8s *k = arg;
+
+	k->leading = true;
+	log_info(MOD, "this node (%s) leads: assigning addresses and writing "
+	    "Service status", k->d->node);
+	/* Whatever was said about the config is said again by us. */
+	ks_set_str(&k->cm_event_key, NULL);
+	schedule(k);
+}
+
+static void
+on_lead_stopped(void *arg)
+{
+	struct daemon_k8s *k = arg;
+
+	if (k->leading)
+		log_warn(MOD, "this node (%s) no longer leads", k->d->node);
+	k->leading = false;
+	ks_drop_writes(k);
+	schedule(k);
+}
+
+static void
+on_new_leader(void *arg, const char *holder)
+{
+	struct daemon_k8s *k = arg;
+
+	if (holder != NULL && k->holder != NULL && strcmp(holder, k->holder) == 0)
+		return;
+	ks_set_str(&k->holder, holder);
+	log_info(MOD, "leader: %s", holder && *holder ? holder : "(none)");
+}
+
+static void
+on_lead_error(void *arg, const char *text)
+{
+	ks_note_error(arg, "lease: %s", text);
+}
+
+static void
+on_rec_error(void *arg, const char *text)
+{
+	struct daemon_k8s *k = arg;
+
+	log_warn(MOD, "events: %s", text);
+	(void)k;
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+static int
+start(struct daemon *d, const struct cfg *cfg, char *err, size_t errlen)
+{
+	struct daemon_k8s *k;
+	const struct cfg_kubernetes *kc = &cfg->kubernetes;
+	char fsel[600];
+	int rc;
+
+	k = xcalloc(1, sizeof(*k));
+	k->d = d;
+	k->base = d->base;
+	k->changed = schedule;
+	k->config_path = d->opts.config_path;
+	TAILQ_INIT(&k->wq);
+	LIST_INIT(&k->writes);
+	split_nsname(kc->config_map, &k->cm_ns, &k->cm_name);
+	split_nsname(kc->lease, &k->lease_ns, &k->lease_name);
+	k->lb_class = xstrdup(kc->load_balancer_class);
+	if (kc->kubeconfig != NULL)
+		rc = k8s_conn_from_kubeconfig(kc->kubeconfig, NULL, &k->conn,
+		    err, errlen);
+	else
+		rc = k8s_conn_in_cluster(NULL, &k->conn, err, errlen);
+	if (rc == -1 || (k->http = k8s_http_new(d->base, &k->conn, err,
+	    errlen)) == NULL) {
+		k8s_conn_free(&k->conn);
+		free(k->cm_ns);
+		free(k->cm_name);
+		free(k->lease_ns);
+		free(k->lease_name);
+		free(k->lb_class);
+		free(k);
+		return -1;
+	}
+	ks_store_init(k);
+	if ((k->ev_replan = evtimer_new(d->base, on_replan, k)) == NULL)
+		fatalx("out of memory");
+	d->k8s = k;
+	log_info(MOD, "API server %s; config from ConfigMap %s/%s; lease %s/%s",
+	    k->conn.server, k->cm_ns, k->cm_name, k->lease_ns, k->lease_name);
+
+	{
+		struct k8s_recorder_opts ro = { .host = d->node,
+		    .on_error = on_rec_error, .arg = k };
+
+		k->rec = k8s_recorder_new(d->base, k->http, &ro);
+	}
+	snprintf(fsel, sizeof(fsel), "metadata.name%%3D%s", k->cm_name);
+	for (int i = 0; i < W__N; i++) {
+		char path[512];
+		struct k8s_watch_opts wo = { .path = path };
+
+		ks_watch_callbacks(k, i, &wo);
+		switch (i) {
+		case W_SVC:
+			snprintf(path, sizeof(path), "/api/v1/services");
+			break;
+		case W_EPS:
+			snprintf(path, sizeof(path),
+			    "/apis/discovery.k8s.io/v1/endpointslices");
+			wo.label_selector = K8S_LABEL_SERVICE_NAME;
+			break;
+		case W_NODE:
+			snprintf(path, sizeof(path), "/api/v1/nodes");
+			break;
+		case W_CM:
+			snprintf(path, sizeof(path),
+			    "/api/v1/namespaces/%s/configmaps", k->cm_ns);
+			wo.field_selector = fsel;
+			break;
+		}
+		if ((k->w[i] = k8s_watch_new(d->base, k->http, &wo)) == NULL)
+			fatalx("cannot start the %s watch", ks_watch_names[i]);
+	}
+	{
+		struct k8s_leader_opts lo = {
+			.namespace = k->lease_ns, .name = k->lease_name,
+			.identity = d->node, .on_started = on_lead_started,
+			.on_stopped = on_lead_stopped,
+			.on_new_leader = on_new_leader, .on_error = on_lead_error,
+			.arg = k,
+		};
+		const char *e;
+
+		if ((e = getenv("BGPLB_LEASE_MS")) != NULL) {
+			/* Tests only: "lease,renew,retry" in ms (see
+			 * tests/integration/k8slab.py). */
+			unsigned a = 0, b = 0, c = 0;
+
+			if (sscanf(e, "%u,%u,%u", &a, &b, &c) == 3) {
+				lo.lease_s = (a + 999) / 1000;
+				lo.renew_deadline_ms = b;
+				lo.retry_ms = c;
+			}
+		}
+		if ((k->leader = k8s_leader_new(d->base, k->http, &lo)) == NULL)
+			fatalx("cannot start leader election (lease %s/%s)",
+			    k->lease_ns, k->lease_name);
+	}
+	return 0;
+}
+
+int
+daemon_k8s_local_loaded(struct daemon *d, struct cfg *ncfg, char *buf,
+    size_t len, char *err, size_t errlen)
+{
+	struct daemon_k8s *k;
+
+	if (d->k8s == NULL && start(d, ncfg, err, errlen) == -1) {
+		cfg_free(ncfg);
+		free(buf);
+		return -1;
+	}
+	k = d->k8s;
+	free(k->local_buf);
+	k->local_buf = buf;
+	k->local_len = len;
+	if (d->cfg == NULL) {
+		/* Until the cluster has been seen: this node's part only. */
+		cfg_k8s_local_only(ncfg);
+		daemon_activate(d, ncfg, NULL, 0, alloc_new(ncfg));
+		return 0;
+	}
+	cfg_free(ncfg);
+	if (k->synced)
+		replan(k, true);
+	else {
+		/* Not composed yet: the first replan will.  Until then the
+		 * new local part runs alone, as the old one did. */
+		struct cfg *c = ks_compose(k, NULL, NULL);
+
+		daemon_activate(d, c, NULL, 0, alloc_new(c));
+	}
+	return 0;
+}
+
+struct plan *
+daemon_k8s_build_plan(struct daemon *d, const struct cfg *cfg,
+    const struct plan_service *ps, size_t n)
+{
+	struct daemon_k8s *k = d->k8s;
+	const char *const *alive = NULL;
+	struct plan_node *nodes;
+	struct plan_input in;
+	struct smap_ent **all;
+	struct plan *np;
+	size_t nall, nn = 0, nalive = 0;
+	bool membership = d->members != NULL && l2_membership_enabled(d->members);
+	char why[160];
+
+	nall = smap_all(&k->nodes, &all);
+	nodes = xcalloc(nall + 1, sizeof(*nodes));
+	if (membership && !d->l2_settling)
+		nalive = l2_membership_alive(d->members, &alive);
+	for (size_t i = 0; i < nall; i++) {
+		const struct k8s_node *nd = &((struct node_ent *)all[i])->node;
+		bool self = strcmp(nd->name, d->node) == 0;
+
+		if (!ks_node_eligible(nd, why, sizeof(why)))
+			continue;
+		if (!self && membership && !d->l2_settling) {
+			/* Alive by heartbeats. */
+			size_t j;
+
+			for (j = 0; j < nalive; j++)
+				if (strcmp(alive[j], nd->name) == 0)
+					break;
+			if (j == nalive)
+				continue;
+		} else if (!self && !membership && nd->has_ready && !nd->ready)
+			continue;
+		nodes[nn].name = nd->name;
+		nodes[nn].labels = nd->labels;
+		nodes[nn].nlabels = nd->nlabels;
+		nn++;
+	}
+	free(all);
+	memset(&in, 0, sizeof(in));
+	in.cfg = cfg;
+	in.node = d->node;
+	in.nodes = nodes;
+	in.nnodes = nn;
+	in.services = ps;
+	/* A node that may not announce plans nothing at all. */
+	in.nservices = k->self_eligible ? n : 0;
+	if ((np = plan_build(&in)) == NULL)
+		fatalx("plan_build failed");
+	free(nodes);
+	return np;
+}
+
+static void
+on_stop_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon_k8s *k = arg;
+
+	log_warn(MOD, "the Lease was not released in time");
+	event_base_loopexit(k->d->base, NULL);
+}
+
+static void
+on_released(void *arg)
+{
+	struct daemon_k8s *k = arg;
+
+	log_info(MOD, "lease released");
+	event_base_loopexit(k->d->base, NULL);
+}
+
+void
+daemon_k8s_shutdown(struct daemon *d)
+{
+	struct daemon_k8s *k = d->k8s;
+	struct timeval tv = { SHUTDOWN_MS / 1000, (SHUTDOWN_MS % 1000) * 1000 };
+
+	if (k->stopping)
+		return;
+	k->stopping = true;
+	ks_drop_writes(k);
+	evtimer_del(k->ev_replan);
+	for (int i = 0; i < W__N; i++) {
+		k8s_watch_free(k->w[i]);
+		k->w[i] = NULL;
+	}
+	if ((k->ev_stop = evtimer_new(d->base, on_stop_timeout, k)) == NULL)
+		fatalx("out of memory");
+	evtimer_add(k->ev_stop, &tv);
+	k8s_leader_release(k->leader, on_released, k);
+}
+
+void
+daemon_k8s_free(struct daemon *d)
+{
+	struct daemon_k8s *k = d->k8s;
+
+	if (k == NULL)
+		return;
+	ks_drop_writes(k);
+	for (int i = 0; i < W__N; i++)
+		k8s_watch_free(k->w[i]);
+	k8s_leader_free(k->leader);
+	k8s_recorder_free(k->rec);
+	if (k->ev_replan != NULL)
+		event_free(k->ev_replan);
+	if (k->ev_stop != NULL)
+		event_free(k->ev_stop);
+	/* The core's services point into svc_cfgs: let go of them first. */
+	for (size_t i = 0; i < d->nservices; i++) {
+		alloc_assignment_clear(&d->services[i].assign);
+		free(d->services[i].why);
+	}
+	free(d->services);
+	d->services = NULL;
+	d->nservices = 0;
+	for (size_t i = 0; i < k->nsvc_cfgs; i++)
+		cfg_service_clear(&k->svc_cfgs[i]);
+	free(k->svc_cfgs);
+	ks_store_free(k);
+	k8s_http_free(k->http);
+	k8s_conn_free(&k->conn);
+	ks_free_cm_errors(k);
+	free(k->cm_ns);
+	free(k->cm_name);
+	free(k->lease_ns);
+	free(k->lease_name);
+	free(k->lb_class);
+	free(k->local_buf);
+	free(k->cm_text);
+	free(k->cm_rv);
+	free(k->cm_uid);
+	free(k->good_text);
+	free(k->good_rv);
+	free(k->cm_event_key);
+	free(k->members_sig);
+	free(k->holder);
+	free(k);
+	d->k8s = NULL;
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+bool
+daemon_k8s_stale(const struct daemon *d)
+{
+	return d->k8s != NULL && (d->k8s->cm_state == CM_STALE ||
+	    d->k8s->cm_state == CM_INVALID);
+}
+
+static struct json_object *
+jstr(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+struct json_object *
+daemon_k8s_status(const struct daemon *d)
+{
+	const struct daemon_k8s *k = d->k8s;
+	struct json_object *o, *sy, *cm, *errs, *w, *self;
+	char buf[600];
+
+	if (k == NULL)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "server", jstr(k->conn.server));
+	snprintf(buf, sizeof(buf), "%s/%s", k->lease_ns, k->lease_name);
+	json_object_object_add(o, "lease", jstr(buf));
+	json_object_object_add(o, "leader", jstr(k->holder && *k->holder ?
+	    k->holder : NULL));
+	json_object_object_add(o, "leading", json_object_new_boolean(k->leading));
+	json_object_object_add(o, "load_balancer_class", jstr(k->lb_class));
+	cm = json_object_new_object();
+	snprintf(buf, sizeof(buf), "%s/%s", k->cm_ns, k->cm_name);
+	json_object_object_add(cm, "name", jstr(buf));
+	json_object_object_add(cm, "present", json_object_new_boolean(
+	    k->cm_present));
+	json_object_object_add(cm, "resource_version", jstr(k->cm_rv));
+	json_object_object_add(cm, "state", jstr(ks_cm_state_names[k->cm_state]));
+	json_object_object_add(cm, "running_resource_version", jstr(k->good_rv));
+	errs = json_object_new_array();
+	for (size_t i = 0; i < k->ncm_errors; i++)
+		json_object_array_add(errs, jstr(k->cm_errors[i]));
+	json_object_object_add(cm, "errors", errs);
+	json_object_object_add(o, "config_map", cm);
+	sy = json_object_new_object();
+	for (int i = 0; i < W__N; i++)
+		json_object_object_add(sy, ks_watch_names[i], json_object_new_boolean(
+		    k->w[i] != NULL && k8s_watch_synced(k->w[i])));
+	json_object_object_add(o, "synced", sy);
+	json_object_object_add(o, "services", json_object_new_int64(
+	    (int64_t)k->nhandled));
+	json_object_object_add(o, "nodes", json_object_new_int64(
+	    (int64_t)smap_count(&k->nodes)));
+	self = json_object_new_object();
+	json_object_object_add(self, "found", json_object_new_boolean(
+	    k->self_found));
+	json_object_object_add(self, "eligible", json_object_new_boolean(
+	    k->self_eligible));
+	json_object_object_add(self, "why", jstr(k->self_why[0] ? k->self_why :
+	    NULL));
+	json_object_object_add(o, "node", self);
+	w = json_object_new_object();
+	json_object_object_add(w, "ok", json_object_new_int64(
+	    (int64_t)k->writes_ok));
+	json_object_object_add(w, "conflict", json_object_new_int64(
+	    (int64_t)k->writes_conflict));
+	json_object_object_add(w, "failed", json_object_new_int64(
+	    (int64_t)k->writes_failed));
+	json_object_object_add(w, "in_flight", json_object_new_int64(
+	    (int64_t)k->inflight));
+	json_object_object_add(o, "status_writes", w);
+	if (k->rec != NULL) {
+		struct k8s_recorder_stats st;
+		struct json_object *ev = json_object_new_object();
+
+		k8s_recorder_get_stats(k->rec, &st);
+		json_object_object_add(ev, "posted", json_object_new_int64(
+		    (int64_t)st.posted));
+		json_object_object_add(ev, "aggregated", json_object_new_int64(
+		    (int64_t)(st.patched + st.aggregated)));
+		json_object_object_add(ev, "dropped", json_object_new_int64(
+		    (int64_t)st.dropped));
+		json_object_object_add(ev, "failed", json_object_new_int64(
+		    (int64_t)st.failed));
+		json_object_object_add(o, "events", ev);
+	}
+	json_object_object_add(o, "replans", json_object_new_int64(
+	    (int64_t)k->replans));
+	json_object_object_add(o, "last_replan_us", json_object_new_int64(
+	    (int64_t)k->replan_us));
+	json_object_object_add(o, "last_error", jstr(k->last_error[0] ?
+	    k->last_error : NULL));
+	return o;
+}
+
+void
+daemon_k8s_metrics(const struct daemon *d, struct evbuffer *b)
+{
+	const struct daemon_k8s *k = d->k8s;
+
+	if (k == NULL)
+		return;
+	evbuffer_add_printf(b, "# HELP bgplb_k8s_leader 1 when this node holds "
+	    "the Lease and writes Service status.\n# TYPE bgplb_k8s_leader "
+	    "gauge\nbgplb_k8s_leader %d\n", k->leading);
+	evbuffer_add_printf(b, "# HELP bgplb_k8s_watch_events_total Watch "
+	    "events received.\n# TYPE bgplb_k8s_watch_events_total counter\n");
+	for (int i = 0; i < W__N; i++)
+		evbuffer_add_printf(b, "bgplb_k8s_watch_events_total{resource="
+		    "\"%s\"} %" PRIu64 "\n", ks_watch_names[i], k->events[i]);
+	evbuffer_add_printf(b, "# HELP bgplb_k8s_relists_total Lists after the "
+	    "first (410 Gone, errors).\n# TYPE bgplb_k8s_relists_total "
+	    "counter\n");
+	for (int i = 0; i < W__N; i++)
+		evbuffer_add_printf(b, "bgplb_k8s_relists_total{resource=\"%s\"} "
+		    "%" PRIu64 "\n", ks_watch_names[i], k->relists[i]);
+	evbuffer_add_printf(b, "# HELP bgplb_k8s_status_writes_total Service "
+	    "status writes by the leader.\n# TYPE bgplb_k8s_status_writes_total "
+	    "counter\nbgplb_k8s_status_writes_total{result=\"ok\"} %" PRIu64
+	    "\nbgplb_k8s_status_writes_total{result=\"conflict\"} %" PRIu64
+	    "\nbgplb_k8s_status_writes_total{result=\"failed\"} %" PRIu64 "\n",
+	    k->writes_ok, k->writes_conflict, k->writes_failed);
+	if (k->rec != NULL) {
+		struct k8s_recorder_stats st;
+
+		k8s_recorder_get_stats(k->rec, &st);
+		evbuffer_add_printf(b, "# HELP bgplb_k8s_events_total Events "
+		    "written (posted, aggregated into an existing one) or "
+		    "lost.\n# TYPE bgplb_k8s_events_total counter\n"
+		    "bgplb_k8s_events_total{result=\"posted\"} %" PRIu64 "\n"
+		    "bgplb_k8s_events_total{result=\"aggregated\"} %" PRIu64 "\n"
+		    "bgplb_k8s_events_total{result=\"dropped\"} %" PRIu64 "\n"
+		    "bgplb_k8s_events_total{result=\"failed\"} %" PRIu64 "\n",
+		    st.posted, st.patched + st.aggregated, st.dropped, st.failed);
+	}
+	evbuffer_add_printf(b, "# HELP bgplb_k8s_config_state The cluster "
+	    "ConfigMap: 0 waiting, 1 loaded, 2 invalid, 3 stale.\n# TYPE "
+	    "bgplb_k8s_config_state gauge\nbgplb_k8s_config_state %d\n",
+	    (int)k->cm_state);
+}
