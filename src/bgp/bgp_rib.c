@@ -7,6 +7,10 @@
  * prefixes as fit share one UPDATE; nothing that did not change is ever
  * sent again.  Attribute sets are interned (few distinct sets, many routes),
  * so grouping is a pointer comparison.
+ *
+ * The queue is flushed when the core ends a batch (the announcer's flush).
+ * Messages leave through the peer's emit callback, which the session sets:
+ * this file knows nothing of connections.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -209,7 +213,6 @@ queue_entry(struct bgp_peer *p, struct bgp_out *e)
 	}
 	p->queue[p->nqueue++] = e;
 	e->queued = true;
-	bgp_peer_schedule_flush(p);
 }
 
 void
@@ -294,7 +297,9 @@ out_cmp(const void *a, const void *b)
 static int
 emit_cb(const uint8_t *msg, size_t len, void *arg)
 {
-	return bgp_peer_send(arg, msg, len);
+	struct bgp_peer *p = arg;
+
+	return p->emit(p->emit_arg, msg, len);
 }
 
 /* The attributes as this peer must see them (eBGP vs iBGP, next hop). */
@@ -505,7 +510,7 @@ bgp_out_dump(struct bgp_peer *p)
 		bgp_fam_afisafi((enum bgp_fam)f, &afi, &safi);
 		bgp_wbuf_init(&wb, BGP_MAX_MSG_LEN);
 		if (bgp_eor_build(afi, safi, &wb) == 0)
-			bgp_peer_send(p, wb.p, wb.len);
+			p->emit(p->emit_arg, wb.p, wb.len);
 		bgp_wbuf_free(&wb);
 	}
 	log_info("bgp", "peer %s: sent %zu routes and End-of-RIB", p->name, n);
@@ -523,7 +528,7 @@ send_rr_marker(struct bgp_peer *p, enum bgp_fam fam, uint8_t subtype)
 	bgp_fam_afisafi(fam, &afi, &safi);
 	bgp_wbuf_init(&wb, BGP_MAX_MSG_LEN);
 	if (bgp_route_refresh_build(afi, safi, subtype, &wb) == 0)
-		bgp_peer_send(p, wb.p, wb.len);
+		p->emit(p->emit_arg, wb.p, wb.len);
 	bgp_wbuf_free(&wb);
 }
 
