@@ -1,11 +1,10 @@
 /*
- * test_bgp_rib.c - the per-peer Adj-RIB-Out, with the session stubbed out.
+ * test_bgp_rib.c - the per-peer Adj-RIB-Out, without a session.
  *
- * bgp_rib.c is linked alone with link-time stubs for the two session
- * functions it calls (bgp_peer_send, bgp_peer_schedule_flush), as OpenBGPD's
- * regress tests do: every message it would send is captured and decoded
- * with the real codec, so the tests check what goes on the wire: only
- * changes, withdrawals before announcements, packing (4096 bytes, or 65535
+ * bgp_rib.c is linked alone; the peer's emit callback (which the session
+ * sets in the daemon) captures every message it would send, and each is
+ * decoded with the real codec, so the tests check what goes on the wire:
+ * only changes, withdrawals before announcements, packing (4096 bytes, or 65535
  * with extended messages), End-of-RIB after the initial dump, a full re-send
  * on ROUTE-REFRESH (framed by BoRR/EoRR with enhanced route refresh),
  * nothing while down.
@@ -17,7 +16,7 @@
 #include "bgp.h"
 #include "bgplb/log.h"
 
-/* ---- stubs ---------------------------------------------------------------- */
+/* ---- capture --------------------------------------------------------------- */
 
 struct captured {
 	uint8_t		*msg;
@@ -26,12 +25,11 @@ struct captured {
 
 static struct captured	cap[8192];
 static size_t		ncap;
-static unsigned		flush_requests;
 
-int
-bgp_peer_send(struct bgp_peer *p, const uint8_t *msg, size_t len)
+static int
+capture(void *arg, const uint8_t *msg, size_t len)
 {
-	(void)p;
+	(void)arg;
 	ck_assert_uint_lt(ncap, sizeof(cap) / sizeof(cap[0]));
 	cap[ncap].msg = malloc(len);
 	memcpy(cap[ncap].msg, msg, len);
@@ -40,20 +38,12 @@ bgp_peer_send(struct bgp_peer *p, const uint8_t *msg, size_t len)
 	return 0;
 }
 
-void
-bgp_peer_schedule_flush(struct bgp_peer *p)
-{
-	(void)p;
-	flush_requests++;
-}
-
 static void
 cap_clear(void)
 {
 	for (size_t i = 0; i < ncap; i++)
 		free(cap[i].msg);
 	ncap = 0;
-	flush_requests = 0;
 }
 
 /* ---- fixtures ------------------------------------------------------------- */
@@ -69,6 +59,7 @@ setup(bool ebgp)
 	memset(&peer, 0, sizeof(peer));
 	memset(&conn, 0, sizeof(conn));
 	peer.sp = &sp;
+	peer.emit = capture;
 	peer.name = "tor";
 	peer.asn = ebgp ? 64500 : 64512;
 	peer.my_asn = 64512;

@@ -146,7 +146,7 @@ struct bgp_peer {
 	struct bgp_conn	*in;			/* the connection the peer opened */
 	struct bgp_conn	*conn;			/* the Established one, or NULL */
 
-	struct event	*t_connect_retry, *t_idle_hold, *t_flush;
+	struct event	*t_connect_retry, *t_idle_hold;
 	uint32_t	 connect_retry_cur_ms;	/* grows with each failure */
 	uint32_t	 idle_hold_cur_ms;	/* grows with each flap */
 	time_t		 last_flap;
@@ -158,7 +158,10 @@ struct bgp_peer {
 	uint32_t	 remote_id;
 	size_t		 max_msg_len;
 
-	/* Routes. */
+	/* Routes.  The Adj-RIB-Out sends through emit (set by the session):
+	 * it never calls the session itself. */
+	int		(*emit)(void *arg, const uint8_t *msg, size_t len);
+	void		*emit_arg;
 	struct hmap	*adj_out;		/* bgp_rkey -> struct bgp_out */
 	struct bgp_out	**queue;		/* changes not yet sent */
 	size_t		 nqueue, queue_cap;
@@ -219,9 +222,6 @@ void	bgp_peer_reconfigure(struct bgp_peer *, const struct cfg_peer *);
 int	bgp_listen(struct bgp_speaker *);
 void	bgp_listen_close(struct bgp_speaker *);
 void	bgp_listen_md5(struct bgp_speaker *, const struct bgp_peer *, bool add);
-/* Ask for a flush of the peer's queue at the next loop turn. */
-void	bgp_peer_schedule_flush(struct bgp_peer *);
-int	bgp_peer_send(struct bgp_peer *, const uint8_t *, size_t);
 
 /* bgp_rib.c */
 uint64_t bgp_rd_from_bytes(const uint8_t b[8]);

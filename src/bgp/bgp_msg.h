@@ -353,6 +353,8 @@ enum bgp_update_result bgp_update_decode(const uint8_t *payload, size_t len,
 	    const struct bgp_update_ctx *, struct bgp_update *, struct bgp_error *);
 void	bgp_update_free(struct bgp_update *);
 bool	bgp_update_has_attr(const struct bgp_update *, uint8_t type);
+/* IPv4/IPv6 unicast or MPLS VPN: the families the codec knows. */
+bool	bgp_family_supported(uint16_t afi, uint8_t safi);
 
 /* Attributes the speaker announces with. */
 struct bgp_attrs {

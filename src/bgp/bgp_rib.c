@@ -7,11 +7,16 @@
  * prefixes as fit share one UPDATE; nothing that did not change is ever
  * sent again.  Attribute sets are interned (few distinct sets, many routes),
  * so grouping is a pointer comparison.
+ *
+ * The queue is flushed when the core ends a batch (the announcer's flush).
+ * Messages leave through the peer's emit callback, which the session sets:
+ * this file knows nothing of connections.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "bgplb/log.h"
+#include "bgplb/util.h"
 #include "bgp.h"
 
 enum bgp_fam
@@ -139,23 +144,18 @@ bgp_rattrs_intern(struct bgp_speaker *sp, const struct plan_route *r,
 		a->refcnt++;
 		return a;
 	}
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		fatalx("out of memory");
+	a = xcalloc(1, sizeof(*a));
 	a->refcnt = 1;
 	a->has_local_pref = r->has_local_pref;
 	a->local_pref = r->local_pref;
 	if (r->ncommunities) {
-		a->communities = malloc(r->ncommunities * sizeof(uint32_t));
-		if (a->communities == NULL)
-			fatalx("out of memory");
+		a->communities = xmalloc(r->ncommunities * sizeof(uint32_t));
 		memcpy(a->communities, r->communities,
 		    r->ncommunities * sizeof(uint32_t));
 		a->ncommunities = r->ncommunities;
 	}
 	if (r->nlarge_communities) {
-		a->large = malloc(r->nlarge_communities * sizeof(*a->large));
-		if (a->large == NULL)
-			fatalx("out of memory");
+		a->large = xmalloc(r->nlarge_communities * sizeof(*a->large));
 		for (size_t i = 0; i < r->nlarge_communities; i++) {
 			a->large[i].global = r->large_communities[i].global;
 			a->large[i].local1 = r->large_communities[i].local1;
@@ -164,8 +164,7 @@ bgp_rattrs_intern(struct bgp_speaker *sp, const struct plan_route *r,
 		a->nlarge = r->nlarge_communities;
 	}
 	if (next) {
-		if ((a->ext = malloc(next * sizeof(*ext))) == NULL)
-			fatalx("out of memory");
+		a->ext = xmalloc(next * sizeof(*ext));
 		memcpy(a->ext, ext, next * sizeof(*ext));
 		a->n_ext = next;
 	}
@@ -200,16 +199,12 @@ queue_entry(struct bgp_peer *p, struct bgp_out *e)
 		return;
 	if (p->nqueue == p->queue_cap) {
 		size_t ncap = p->queue_cap ? p->queue_cap * 2 : 64;
-		struct bgp_out **nq = realloc(p->queue, ncap * sizeof(*nq));
 
-		if (nq == NULL)
-			fatalx("out of memory");
-		p->queue = nq;
+		p->queue = xreallocarray(p->queue, ncap, sizeof(*p->queue));
 		p->queue_cap = ncap;
 	}
 	p->queue[p->nqueue++] = e;
 	e->queued = true;
-	bgp_peer_schedule_flush(p);
 }
 
 void
@@ -219,8 +214,7 @@ bgp_out_set(struct bgp_peer *p, const struct bgp_rkey *k, struct bgp_rattrs *a,
 	struct bgp_out *e = hmap_get(p->adj_out, k);
 
 	if (e == NULL) {
-		if ((e = calloc(1, sizeof(*e))) == NULL)
-			fatalx("out of memory");
+		e = xcalloc(1, sizeof(*e));
 		e->key = *k;
 		hmap_put(p->adj_out, k, e);
 	} else if (e->attrs == a && e->label == label) {
@@ -294,7 +288,9 @@ out_cmp(const void *a, const void *b)
 static int
 emit_cb(const uint8_t *msg, size_t len, void *arg)
 {
-	return bgp_peer_send(arg, msg, len);
+	struct bgp_peer *p = arg;
+
+	return p->emit(p->emit_arg, msg, len);
 }
 
 /* The attributes as this peer must see them (eBGP vs iBGP, next hop). */
@@ -371,11 +367,9 @@ to_nlri(const struct bgp_out *e, struct bgp_nlri *n)
 static void
 send_items(struct bgp_peer *p, struct bgp_out **items, size_t n)
 {
-	struct bgp_nlri *nl = malloc((n ? n : 1) * sizeof(*nl));
+	struct bgp_nlri *nl = xmalloc((n ? n : 1) * sizeof(*nl));
 	size_t i = 0;
 
-	if (nl == NULL)
-		fatalx("out of memory");
 	while (i < n) {
 		size_t j = i, k = 0;
 		uint16_t afi;
@@ -417,9 +411,7 @@ bgp_out_flush(struct bgp_peer *p)
 
 	if (p->state != BGP_ST_ESTABLISHED || p->nqueue == 0)
 		return;
-	items = malloc(p->nqueue * sizeof(*items));
-	if (items == NULL)
-		fatalx("out of memory");
+	items = xmalloc(p->nqueue * sizeof(*items));
 	for (size_t i = 0; i < p->nqueue; i++) {
 		struct bgp_out *e = p->queue[i];
 
@@ -456,13 +448,11 @@ bgp_out_flush(struct bgp_peer *p)
 static struct bgp_out **
 collect(struct bgp_peer *p, int fam, size_t *n)
 {
-	struct bgp_out **items = malloc((hmap_count(p->adj_out) + 1) *
+	struct bgp_out **items = xmalloc((hmap_count(p->adj_out) + 1) *
 	    sizeof(*items));
 	size_t it = 0;
 	void *v;
 
-	if (items == NULL)
-		fatalx("out of memory");
 	*n = 0;
 	while (hmap_next(p->adj_out, &it, NULL, &v)) {
 		struct bgp_out *e = v;
@@ -505,7 +495,7 @@ bgp_out_dump(struct bgp_peer *p)
 		bgp_fam_afisafi((enum bgp_fam)f, &afi, &safi);
 		bgp_wbuf_init(&wb, BGP_MAX_MSG_LEN);
 		if (bgp_eor_build(afi, safi, &wb) == 0)
-			bgp_peer_send(p, wb.p, wb.len);
+			p->emit(p->emit_arg, wb.p, wb.len);
 		bgp_wbuf_free(&wb);
 	}
 	log_info("bgp", "peer %s: sent %zu routes and End-of-RIB", p->name, n);
@@ -523,7 +513,7 @@ send_rr_marker(struct bgp_peer *p, enum bgp_fam fam, uint8_t subtype)
 	bgp_fam_afisafi(fam, &afi, &safi);
 	bgp_wbuf_init(&wb, BGP_MAX_MSG_LEN);
 	if (bgp_route_refresh_build(afi, safi, subtype, &wb) == 0)
-		bgp_peer_send(p, wb.p, wb.len);
+		p->emit(p->emit_arg, wb.p, wb.len);
 	bgp_wbuf_free(&wb);
 }
 
@@ -561,9 +551,7 @@ bgp_out_reset(struct bgp_peer *p)
 	for (size_t i = 0; i < p->nqueue; i++)
 		p->queue[i]->queued = false;
 	p->nqueue = 0;
-	dead = malloc((hmap_count(p->adj_out) + 1) * sizeof(*dead));
-	if (dead == NULL)
-		fatalx("out of memory");
+	dead = xmalloc((hmap_count(p->adj_out) + 1) * sizeof(*dead));
 	while (hmap_next(p->adj_out, &it, NULL, &v)) {
 		struct bgp_out *e = v;
 

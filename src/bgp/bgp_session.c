@@ -365,9 +365,11 @@ conn_send(struct bgp_conn *c, const uint8_t *msg, size_t len)
 	return 0;
 }
 
-int
-bgp_peer_send(struct bgp_peer *p, const uint8_t *msg, size_t len)
+static int
+peer_emit(void *arg, const uint8_t *msg, size_t len)
 {
+	struct bgp_peer *p = arg;
+
 	if (p->conn == NULL)
 		return -1;
 	return conn_send(p->conn, msg, len);
@@ -1271,20 +1273,6 @@ on_idle_hold(evutil_socket_t fd, short what, void *arg)
 	bgp_peer_start(arg);
 }
 
-static void
-on_flush(evutil_socket_t fd, short what, void *arg)
-{
-	bgp_out_flush(arg);
-}
-
-void
-bgp_peer_schedule_flush(struct bgp_peer *p)
-{
-	struct timeval tv = { 0, 0 };
-
-	if (p->state == BGP_ST_ESTABLISHED && !evtimer_pending(p->t_flush, NULL))
-		evtimer_add(p->t_flush, &tv);
-}
 
 /*
  * BFD says the path to the peer is up or down.  Down: tear the session down
@@ -1353,7 +1341,6 @@ bgp_peer_stop(struct bgp_peer *p, uint8_t subcode, const char *msg, bool restart
 	bgp_wbuf_free(&wb);
 	evtimer_del(p->t_connect_retry);
 	evtimer_del(p->t_idle_hold);
-	evtimer_del(p->t_flush);
 	set_state(p, BGP_ST_IDLE, msg ? msg : "stopped");
 	if (restart) {
 		struct timeval tv = { 0, 0 };
@@ -1696,10 +1683,10 @@ bgp_peer_new(struct bgp_speaker *sp, const struct cfg_peer *c)
 	p->connect_retry_cur_ms = p->connect_time_ms;
 	p->t_connect_retry = evtimer_new(sp->base, on_connect_retry, p);
 	p->t_idle_hold = evtimer_new(sp->base, on_idle_hold, p);
-	p->t_flush = evtimer_new(sp->base, on_flush, p);
-	if (p->t_connect_retry == NULL || p->t_idle_hold == NULL ||
-	    p->t_flush == NULL)
+	if (p->t_connect_retry == NULL || p->t_idle_hold == NULL)
 		fatalx("cannot create peer timers");
+	p->emit = peer_emit;
+	p->emit_arg = p;
 	p->adj_out = hmap_new(sizeof(struct bgp_rkey));
 	p->adj_in = hmap_new(sizeof(struct bgp_rkey));
 	reset_negotiated(p);
@@ -1719,7 +1706,6 @@ bgp_peer_free(struct bgp_peer *p)
 	conn_free(p->in);
 	event_free(p->t_connect_retry);
 	event_free(p->t_idle_hold);
-	event_free(p->t_flush);
 	bgp_out_free(p);
 	hmap_free(p->adj_in);
 	free_cfg_strings(p);

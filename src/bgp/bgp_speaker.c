@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "bgplb/log.h"
+#include "bgplb/util.h"
 #include "bgp.h"
 
 #define VRF_KEYLEN	48
@@ -108,14 +109,11 @@ sp_announce(void *ctx, const struct plan_route *r)
 
 	route_key(r, &k);
 	if ((rt = hmap_get(sp->routes, &k)) == NULL) {
-		if ((rt = calloc(1, sizeof(*rt))) == NULL)
-			fatalx("out of memory");
+		rt = xcalloc(1, sizeof(*rt));
 		rt->key = k;
 		hmap_put(sp->routes, &k, rt);
 	}
-	outs = calloc(r->npeers ? r->npeers : 1, sizeof(*outs));
-	if (outs == NULL)
-		fatalx("out of memory");
+	outs = xcalloc(r->npeers ? r->npeers : 1, sizeof(*outs));
 	for (size_t i = 0; i < r->npeers; i++) {
 		struct bgp_peer *p = peer_find(sp, r->peers[i]);
 		const struct cfg_vrf *vpn = NULL;
@@ -134,9 +132,7 @@ sp_announce(void *ctx, const struct plan_route *r)
 			label = vrf_label(sp->cfg, vpn);
 		}
 		bgp_rkey_make(&outs[nouts].key, fam, &r->prefix, vpn ? vpn->rd : NULL);
-		outs[nouts].peer = strdup(p->name);
-		if (outs[nouts].peer == NULL)
-			fatalx("out of memory");
+		outs[nouts].peer = xstrdup(p->name);
 		a = bgp_rattrs_intern(sp, r, vpn, p->my_asn);
 		bgp_out_set(p, &outs[nouts].key, a, label);
 		bgp_rattrs_unref(sp, a);
@@ -248,9 +244,7 @@ sp_reconfigure(void *ctx, const struct cfg *old, const struct cfg *new)
 			bgp_listen_md5(sp, sp->peers[i], true);
 	}
 
-	np = calloc(new->npeers + 1, sizeof(*np));
-	if (np == NULL)
-		fatalx("out of memory");
+	np = xcalloc(new->npeers + 1, sizeof(*np));
 	/* Keep, reset or create the peers this node has under the new config. */
 	for (size_t i = 0; i < new->npeers; i++) {
 		const struct cfg_peer *cp = &new->peers[i];
@@ -635,6 +629,15 @@ sp_destroy(void *ctx)
 	free(sp);
 }
 
+/* RFC 4724: the R bit goes on the first session of a restarted process. */
+static void
+sp_restarted(void *ctx, bool restarted)
+{
+	struct bgp_speaker *sp = ctx;
+
+	sp->restarted = restarted;
+}
+
 static const struct announcer_ops bgp_ops = {
 	.name = "bgp",
 	.backend = CFG_PROTO_BGP,
@@ -646,6 +649,7 @@ static const struct announcer_ops bgp_ops = {
 	.peers = sp_peers,
 	.metrics = sp_metrics,
 	.announced = sp_announced,
+	.restarted = sp_restarted,
 	.shutdown = sp_shutdown,
 	.destroy = sp_destroy,
 };
@@ -653,13 +657,11 @@ static const struct announcer_ops bgp_ops = {
 struct announcer *
 bgp_speaker_new(struct event_base *base, const char *node)
 {
-	struct announcer *a = calloc(1, sizeof(*a));
-	struct bgp_speaker *sp = calloc(1, sizeof(*sp));
+	struct announcer *a = xcalloc(1, sizeof(*a));
+	struct bgp_speaker *sp = xcalloc(1, sizeof(*sp));
 
-	if (a == NULL || sp == NULL)
-		fatalx("out of memory");
 	sp->base = base;
-	sp->node = node ? strdup(node) : NULL;
+	sp->node = xstrdup(node);
 	sp->listen_fd[0] = sp->listen_fd[1] = -1;
 	sp->routes = hmap_new(sizeof(struct bgp_route_key));
 	a->ops = &bgp_ops;
@@ -667,10 +669,9 @@ bgp_speaker_new(struct event_base *base, const char *node)
 	return a;
 }
 
+/* Kept for src/daemon.c until it calls the restarted hook itself. */
 void
 bgp_speaker_set_restarted(struct announcer *a, bool restarted)
 {
-	struct bgp_speaker *sp = a->ctx;
-
-	sp->restarted = restarted;
+	sp_restarted(a->ctx, restarted);
 }
