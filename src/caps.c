@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "bgplb/log.h"
-#include "daemon.h"
+#include "caps.h"
 
 static const int keep[] = { CAP_NET_BIND_SERVICE, CAP_NET_RAW };
 

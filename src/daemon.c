@@ -1,16 +1,22 @@
 /*
- * daemon.c - the core that ties config, allocator, planner and backends.
+ * daemon.c - the core: the running config, the services with their
+ * allocation, the plan, the backends, and the source that feeds them.
  *
- * Every change goes through one path, daemon_apply(): allocate against the
- * new config keeping what is still valid, persist the assignments, build
- * the new plan, hand only the difference to the backends, then swap.  A
- * config that fails to load never reaches daemon_apply(): it is logged,
+ * Every change goes through one path, core_submit(): a source (the file
+ * source in embedded mode, the Kubernetes source in a cluster) hands over a
+ * validated config and/or its services with their allocation; the core
+ * builds the new plan, hands only the difference to the backends, then
+ * swaps.  A config that fails to load never reaches a source: it is logged,
  * remembered for the status endpoint and the running state stays untouched,
  * so a typo can never withdraw a route.
+ *
+ * The core knows sources and backends only by their descriptors
+ * (bgplb/source.h, bgplb/announce.h): it creates the backends once, when the
+ * first config names the node, and routes plan changes to them by protocol;
+ * everything else it tells them through optional hooks.
  */
 #include <errno.h>
 #include <event2/event.h>
-#include <libgen.h>
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
@@ -21,12 +27,14 @@
 
 #include "bgplb/l2.h"
 #include "bgplb/log.h"
+#include "bgplb/util.h"
 #include "daemon.h"
+#include "status.h"
 
 #define WATCH_INTERVAL_MS	1000
 
 static void
-free_errors(struct daemon *d)
+free_errors(struct core *d)
 {
 	for (size_t i = 0; i < d->ncfg_errors; i++)
 		free(d->cfg_errors[i]);
@@ -36,7 +44,7 @@ free_errors(struct daemon *d)
 }
 
 static void
-free_services(struct daemon_service *s, size_t n)
+free_services(struct core_service *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		alloc_assignment_clear(&s[i].assign);
@@ -60,77 +68,10 @@ default_node(const struct cfg *cfg, const struct daemon_opts *o)
 	return strdup(host);
 }
 
-static char *
-default_state_file(const struct cfg *cfg, const char *config_path,
-    const char *node)
-{
-	char *copy, *dir, *out = NULL;
-
-	if (cfg->state_file != NULL)
-		return strdup(cfg->state_file);
-	if ((copy = strdup(config_path)) == NULL)
-		return NULL;
-	dir = dirname(copy);
-	if (asprintf(&out, "%s/bgplb-state.%s.json", dir, node) == -1)
-		out = NULL;
-	free(copy);
-	return out;
-}
-
-/*
- * The previous assignments to keep: the running ones when there are any,
- * else (first start) the state file.
- */
-static struct alloc_prev *
-previous_assignments(struct daemon *d, size_t *n)
-{
-	struct alloc_prev *prev = NULL;
-	char err[512];
-
-	*n = 0;
-	if (d->cfg != NULL) {
-		if (d->nservices == 0)
-			return NULL;
-		prev = calloc(d->nservices, sizeof(*prev));
-		if (prev == NULL)
-			fatalx("out of memory");
-		for (size_t i = 0; i < d->nservices; i++) {
-			const struct alloc_assignment *a = &d->services[i].assign;
-
-			if (a->naddrs == 0)
-				continue;
-			prev[*n].service = strdup(a->service);
-			memcpy(prev[*n].addrs, a->addrs, sizeof(a->addrs));
-			prev[*n].naddrs = a->naddrs;
-			(*n)++;
-		}
-		return prev;
-	}
-	if (alloc_state_load(d->state_file, &prev, n, err, sizeof(err)) == -1) {
-		log_warn("state", "%s; starting without previous assignments", err);
-		*n = 0;
-		return NULL;
-	}
-	if (*n > 0) {
-		log_info("state", "%zu previous assignments read from %s", *n,
-		    d->state_file);
-		/* A restart, not a first start: BGP peers are told (R bit). */
-		for (size_t i = 0; i < d->nannouncers; i++)
-			if (d->announcers[i]->ops->backend == CFG_PROTO_BGP &&
-			    strcmp(d->announcers[i]->ops->name, "bgp") == 0)
-				bgp_speaker_set_restarted(d->announcers[i], true);
-	}
-	return prev;
-}
-
-struct diff_ctx {
-	struct daemon	*d;
-};
-
 static void
 diff_announce(void *arg, const struct plan_route *r)
 {
-	struct daemon *d = arg;
+	struct core *d = arg;
 
 	for (size_t i = 0; i < d->nannouncers; i++)
 		if (d->announcers[i]->ops->backend == r->backend)
@@ -140,7 +81,7 @@ diff_announce(void *arg, const struct plan_route *r)
 static void
 diff_withdraw(void *arg, const struct plan_route *r)
 {
-	struct daemon *d = arg;
+	struct core *d = arg;
 
 	for (size_t i = 0; i < d->nannouncers; i++)
 		if (d->announcers[i]->ops->backend == r->backend)
@@ -153,24 +94,79 @@ static const struct plan_diff_ops diff_ops = {
 };
 
 /*
- * The plan for these services under cfg.  The live nodes are the members
- * that membership says are alive (this node included), or this node alone
+ * The nodes the plan may use when the source has no say: the members that
+ * membership says are alive (this node included), or this node alone
  * without membership; their labels come from the config's nodes: list.
  */
-static struct plan *
-build_plan(struct daemon *d, const struct cfg *cfg,
-    const struct daemon_service *svcs, size_t n)
+static size_t
+membership_nodes(struct core *d, const struct cfg *cfg, struct plan_node **out)
 {
-	struct plan_service *ps = calloc(n ? n : 1, sizeof(*ps));
 	const char *const *alive = NULL;
 	const char *self = d->node;
+	const char **presumed = NULL;
 	struct plan_node *nodes;
+	size_t nalive = 0;
+
+	switch (core_members_alive(d, &alive, &nalive)) {
+	case CORE_MEMBERS_OFF:
+		nalive = 0;
+		break;
+	case CORE_MEMBERS_LIVE:
+		break;
+	case CORE_MEMBERS_SETTLING: {
+		/*
+		 * Just started: nobody has been heard yet, which is not the
+		 * same as everybody being dead.  Until dead-after has passed,
+		 * presume the configured members alive, so a restarting node
+		 * never grabs (and gratuitously ARPs) addresses that another
+		 * node owns.
+		 */
+		size_t m = cfg->layer2.nmembers;
+
+		presumed = xcalloc(m + 1, sizeof(*presumed));
+		presumed[0] = self;
+		nalive = 1;
+		for (size_t i = 0; i < m; i++)
+			if (strcmp(cfg->layer2.members[i].name, self) != 0)
+				presumed[nalive++] = cfg->layer2.members[i].name;
+		alive = presumed;
+		break;
+	}
+	}
+	if (nalive == 0) {
+		alive = &self;
+		nalive = 1;
+	}
+	nodes = xcalloc(nalive, sizeof(*nodes));
+	for (size_t i = 0; i < nalive; i++) {
+		const struct cfg_node *cn = cfg_node_find(cfg, alive[i]);
+
+		/* The names stay valid: d->node, the config's, membership's. */
+		nodes[i].name = alive[i];
+		nodes[i].labels = cn ? cn->labels : NULL;
+		nodes[i].nlabels = cn ? cn->nlabels : 0;
+	}
+	free(presumed);
+	*out = nodes;
+	return nalive;
+}
+
+/*
+ * The plan for these services under cfg, on the nodes the source names
+ * (or membership, where the source has no say).  A node that may not
+ * announce plans no service at all.
+ */
+static struct plan *
+build_plan(struct core *d, const struct cfg *cfg,
+    const struct core_service *svcs, size_t n)
+{
+	struct plan_service *ps = xcalloc(n, sizeof(*ps));
+	struct plan_node *nodes = NULL;
 	struct plan_input in;
 	struct plan *np;
-	size_t k = 0, nalive = 0;
+	size_t k = 0, nn;
+	bool may = true;
 
-	if (ps == NULL)
-		fatalx("out of memory");
 	for (size_t i = 0; i < n; i++) {
 		if (svcs[i].assign.naddrs == 0)
 			continue;
@@ -183,66 +179,29 @@ build_plan(struct daemon *d, const struct cfg *cfg,
 		ps[k].nendpoints = svcs[i].cfg->nendpoints;
 		k++;
 	}
-	const char **presumed = NULL;
-
-	if (d->k8s != NULL) {
-		np = daemon_k8s_build_plan(d, cfg, ps, k);
-		free(ps);
-		return np;
-	}
-	if (d->members != NULL && l2_membership_enabled(d->members)) {
-		nalive = l2_membership_alive(d->members, &alive);
-		/*
-		 * Just started: nobody has been heard yet, which is not the
-		 * same as everybody being dead.  Until dead-after has passed,
-		 * presume the configured members alive, so a restarting node
-		 * never grabs (and gratuitously ARPs) addresses that another
-		 * node owns.
-		 */
-		if (d->l2_settling) {
-			size_t m = cfg->layer2.nmembers;
-
-			if ((presumed = calloc(m + 1, sizeof(*presumed))) == NULL)
-				fatalx("out of memory");
-			presumed[0] = self;
-			nalive = 1;
-			for (size_t i = 0; i < m; i++)
-				if (strcmp(cfg->layer2.members[i].name, self) != 0)
-					presumed[nalive++] = cfg->layer2.members[i].name;
-			alive = presumed;
-		}
-	}
-	if (nalive == 0) {
-		alive = &self;
-		nalive = 1;
-	}
-	if ((nodes = calloc(nalive, sizeof(*nodes))) == NULL)
-		fatalx("out of memory");
-	for (size_t i = 0; i < nalive; i++) {
-		const struct cfg_node *cn = cfg_node_find(cfg, alive[i]);
-
-		nodes[i].name = alive[i];
-		nodes[i].labels = cn ? cn->labels : NULL;
-		nodes[i].nlabels = cn ? cn->nlabels : 0;
-	}
+	if (d->src != NULL && d->src->nodes != NULL)
+		nn = d->src->nodes(d->src_ctx, cfg, &nodes);
+	else
+		nn = membership_nodes(d, cfg, &nodes);
+	if (d->src != NULL && d->src->may_announce != NULL)
+		may = d->src->may_announce(d->src_ctx);
 	memset(&in, 0, sizeof(in));
 	in.cfg = cfg;
 	in.node = d->node;
 	in.nodes = nodes;
-	in.nnodes = nalive;
+	in.nnodes = nn;
 	in.services = ps;
-	in.nservices = k;
+	in.nservices = may ? k : 0;
 	if ((np = plan_build(&in)) == NULL)
 		fatalx("plan_build failed");
 	free(nodes);
-	free(presumed);
 	free(ps);
 	return np;
 }
 
 /* Hand the backends what changed, then make np the running plan. */
 static void
-apply_plan(struct daemon *d, struct plan *np)
+apply_plan(struct core *d, struct plan *np)
 {
 	plan_diff(d->plan, np, &diff_ops, d);
 	for (size_t i = 0; i < d->nannouncers; i++)
@@ -251,24 +210,34 @@ apply_plan(struct daemon *d, struct plan *np)
 	d->plan = np;
 }
 
+/* The source hears of every plan that took effect (after the swap). */
+static void
+tell_plan_applied(struct core *d)
+{
+	if (d->src != NULL && d->src->plan_applied != NULL)
+		d->src->plan_applied(d->src_ctx, d->plan);
+}
+
 /* The start-up grace of membership is over: plan with what we heard. */
 static void
 on_l2_settled(evutil_socket_t fd, short what, void *arg)
 {
-	struct daemon *d = arg;
+	struct core *d = arg;
 
 	d->l2_settling = false;
 	log_info("membership", "start-up grace over: layer 2 owners follow the "
 	    "live members");
-	if (d->cfg != NULL && !d->stopping)
+	if (d->cfg != NULL && !d->stopping) {
 		apply_plan(d, build_plan(d, d->cfg, d->services, d->nservices));
+		tell_plan_applied(d);
+	}
 }
 
 /* Membership changed: same config and addresses, new owners. */
 static void
 on_members_changed(void *arg)
 {
-	struct daemon *d = arg;
+	struct core *d = arg;
 	const char *const *alive = NULL;
 	size_t n = l2_membership_alive(d->members, &alive);
 	char list[512] = "";
@@ -280,180 +249,201 @@ on_members_changed(void *arg)
 	if (d->cfg == NULL || d->stopping)
 		return;
 	apply_plan(d, build_plan(d, d->cfg, d->services, d->nservices));
+	tell_plan_applied(d);
 	/* Someone may have answered for our addresses while it thought us
-	 * dead: tell the clients again who owns what. */
+	 * dead: the backends tell the clients again who owns what. */
 	for (size_t i = 0; i < d->nannouncers; i++)
-		if (d->announcers[i]->ops->backend == CFG_PROTO_LAYER2)
-			l2_responder_reannounce(d->announcers[i]);
+		if (d->announcers[i]->ops->nodes_changed != NULL)
+			d->announcers[i]->ops->nodes_changed(d->announcers[i]->ctx);
+	if (d->src != NULL && d->src->nodes_changed != NULL)
+		d->src->nodes_changed(d->src_ctx);
 }
 
-/* Allocate, persist, plan and announce for a validated config; takes ncfg. */
-static void
-daemon_apply(struct daemon *d, struct cfg *ncfg)
+/* Members of cfg other than this node. */
+static size_t
+other_members(const struct core *d, const struct cfg *cfg)
 {
-	struct alloc *na;
-	struct daemon_service *ns;
-	struct alloc_assignment *res = NULL;
-	enum alloc_err *errs = NULL;
-	char (*whys)[256] = NULL;
-	struct alloc_prev *prev;
-	size_t nprev, n = ncfg->nservices, nfail, changed = 0;
-	char err[512];
+	size_t n = 0;
 
-	if ((na = alloc_new(ncfg)) == NULL)
-		fatalx("alloc_new failed");
-	prev = previous_assignments(d, &nprev);
-	ns = calloc(n ? n : 1, sizeof(*ns));
-	res = calloc(n ? n : 1, sizeof(*res));
-	errs = calloc(n ? n : 1, sizeof(*errs));
-	whys = calloc(n ? n : 1, sizeof(*whys));
-	if (ns == NULL || res == NULL || errs == NULL || whys == NULL)
-		fatalx("out of memory");
-	nfail = alloc_assign_all(na, ncfg, prev, nprev, res, errs, whys);
-	alloc_prev_free(prev, nprev);
-
-	for (size_t i = 0; i < n; i++) {
-		char a0[ADDR_STRLEN], a1[ADDR_STRLEN];
-
-		ns[i].cfg = &ncfg->services[i];
-		ns[i].assign = res[i];
-		ns[i].err = errs[i];
-		/* Only failures keep their reason: 100k services would
-		 * otherwise carry 25 MB of empty strings. */
-		if (errs[i] != ALLOC_OK && (ns[i].why = strdup(whys[i])) == NULL)
-			fatalx("out of memory");
-		if (errs[i] != ALLOC_OK) {
-			d->alloc_failures_total++;
-			log_warn("alloc", "service %s: %s", ncfg->services[i].name,
-			    whys[i]);
-			continue;
-		}
-		{
-			const struct daemon_service *old = NULL;
-
-			for (size_t j = 0; j < d->nservices; j++)
-				if (strcmp(d->services[j].cfg->name,
-				    ncfg->services[i].name) == 0)
-					old = &d->services[j];
-			if (old == NULL || old->assign.naddrs != res[i].naddrs ||
-			    memcmp(old->assign.addrs, res[i].addrs,
-			    sizeof(struct addr) * res[i].naddrs) != 0)
-				/* One line per service, unless thousands
-				 * change at once (start-up of a big config):
-				 * then a summary below, details at debug. */
-				log_msg(++changed <= 50 ? LOG_LVL_INFO :
-				    LOG_LVL_DEBUG, "alloc",
-				    "service %s: %s%s%s from pool %s",
-				    res[i].service,
-				    addr_ntop(&res[i].addrs[0], a0, sizeof(a0)),
-				    res[i].naddrs > 1 ? ", " : "",
-				    res[i].naddrs > 1 ?
-				    addr_ntop(&res[i].addrs[1], a1, sizeof(a1)) : "",
-				    res[i].pool);
-		}
-	}
-	if (changed > 50)
-		log_info("alloc", "%zu services got new addresses (the first 50 "
-		    "are logged; --log-level debug shows all)", changed);
-	if (nfail > 0)
-		log_warn("alloc", "%zu of %zu services have no address", nfail, n);
-
-	/* Persist before announcing: a crash right after must not move an IP. */
-	{
-		struct alloc_assignment *ok = calloc(n ? n : 1, sizeof(*ok));
-		size_t nok = 0;
-
-		if (ok == NULL)
-			fatalx("out of memory");
-		for (size_t i = 0; i < n; i++)
-			if (ns[i].assign.naddrs > 0)
-				ok[nok++] = ns[i].assign;
-		if (alloc_state_save(d->state_file, ok, nok, err, sizeof(err)) == -1)
-			log_error("state", "%s", err);
-		free(ok);
-	}
-
-	daemon_activate(d, ncfg, ns, n, na);
-	free(res);
-	free(errs);
-	free(whys);
+	for (size_t i = 0; cfg != NULL && i < cfg->layer2.nmembers; i++)
+		n += strcmp(cfg->layer2.members[i].name, d->node) != 0;
+	return n;
 }
 
 /*
- * The one place where a validated config takes effect, in both modes:
- * membership, then the plan for these services under it, the backends'
- * sessions, only the difference announced, then the swap.  Takes ncfg, ns
- * and na.
+ * Membership first: the plan needs the live nodes of the new config.  A
+ * membership that can't take the config (unreadable key file) keeps its
+ * old settings: layer 2 failover must not stop over it.
+ *
+ * The start-up grace (members presumed alive for dead-after) starts when
+ * membership starts, and again when the first other members become known:
+ * in a cluster they come with the Node list, which may arrive long after
+ * membership started; until they have had a chance to be heard, having
+ * heard nobody is no evidence of being alone.
+ */
+static void
+configure_membership(struct core *d, const struct cfg *ncfg)
+{
+	bool was = d->members != NULL && l2_membership_enabled(d->members);
+	size_t had = other_members(d, d->cfg);
+	char err[512];
+
+	if (d->members != NULL && l2_membership_configure(d->members, ncfg, err,
+	    sizeof(err)) == -1) {
+		log_error("membership", "%s; keeping the previous membership "
+		    "settings", err);
+		return;
+	}
+	if (d->members == NULL || !l2_membership_enabled(d->members))
+		return;
+	if (!was || (had == 0 && other_members(d, ncfg) > 0)) {
+		struct timeval tv = { ncfg->layer2.dead_after_ms / 1000,
+			(ncfg->layer2.dead_after_ms % 1000) * 1000 };
+
+		if (was)
+			log_info("membership", "the other members are known now: "
+			    "presumed alive until they have had %u ms to be "
+			    "heard", ncfg->layer2.dead_after_ms);
+		d->l2_settling = true;
+		if (d->ev_l2_settle == NULL)
+			d->ev_l2_settle = evtimer_new(d->base, on_l2_settled, d);
+		evtimer_add(d->ev_l2_settle, &tv);
+	}
+}
+
+/*
+ * The one place where a source's decision takes effect.  With a new
+ * config: membership, then the plan for these services under it, the
+ * backends' sessions, only the difference announced, then the swap.
+ * Without: the plan for the new services, the difference, the swap.
+ * Takes ncfg, ns and na.
  */
 void
-daemon_activate(struct daemon *d, struct cfg *ncfg, struct daemon_service *ns,
+core_submit(struct core *d, struct cfg *ncfg, struct core_service *ns,
     size_t n, struct alloc *na)
 {
 	struct plan *np;
-	char err[512];
 
-	/* Membership first: the plan needs the live nodes of the new config.
-	 * A membership that can't take the config (unreadable key file) keeps
-	 * its old settings: layer 2 failover must not stop over it. */
-	{
-		bool was = d->members != NULL && l2_membership_enabled(d->members);
-
-		if (d->members != NULL && l2_membership_configure(d->members,
-		    ncfg, err, sizeof(err)) == -1)
-			log_error("membership", "%s; keeping the previous "
-			    "membership settings", err);
-		if (!was && d->members != NULL &&
-		    l2_membership_enabled(d->members)) {
-			struct timeval tv = {
-				ncfg->layer2.dead_after_ms / 1000,
-				(ncfg->layer2.dead_after_ms % 1000) * 1000 };
-
-			d->l2_settling = true;
-			if (d->ev_l2_settle == NULL)
-				d->ev_l2_settle = evtimer_new(d->base,
-				    on_l2_settled, d);
-			evtimer_add(d->ev_l2_settle, &tv);
-		}
-	}
-	np = build_plan(d, ncfg, ns, n);
-	for (size_t i = 0; i < d->nannouncers; i++)
-		if (d->announcers[i]->ops->reconfigure != NULL)
-			d->announcers[i]->ops->reconfigure(d->announcers[i]->ctx,
-			    d->cfg, ncfg);
+	if (ncfg != NULL) {
+		configure_membership(d, ncfg);
+		np = build_plan(d, ncfg, ns, n);
+		for (size_t i = 0; i < d->nannouncers; i++)
+			if (d->announcers[i]->ops->reconfigure != NULL)
+				d->announcers[i]->ops->reconfigure(
+				    d->announcers[i]->ctx, d->cfg, ncfg);
+	} else
+		np = build_plan(d, d->cfg, ns, n);
 	apply_plan(d, np);
 
-	/* Swap: the old config is no longer referenced. */
+	/* Swap: the old config and services are no longer referenced. */
 	free_services(d->services, d->nservices);
 	d->services = ns;
 	d->nservices = n;
 	alloc_free(d->alloc);
 	d->alloc = na;
-	cfg_free(d->cfg);
-	d->cfg = ncfg;
-	/* A reload of a large config frees as much as it allocates; give the
-	 * pages back instead of keeping the peak for good. */
-	malloc_trim(0);
+	if (ncfg != NULL) {
+		cfg_free(d->cfg);
+		d->cfg = ncfg;
+		d->cfg_loaded_at = time(NULL);
+		/* A reload of a large config frees as much as it allocates;
+		 * give the pages back instead of keeping the peak for good. */
+		malloc_trim(0);
+	}
+	tell_plan_applied(d);
 }
 
-/* Same config, new services (Kubernetes mode): plan, announce, swap. */
+/* Re-plan with what is there (the nodes changed). */
 void
-daemon_set_services(struct daemon *d, struct daemon_service *ns, size_t n,
-    struct alloc *na)
+core_replan(struct core *d)
 {
-	apply_plan(d, build_plan(d, d->cfg, ns, n));
-	free_services(d->services, d->nservices);
-	d->services = ns;
-	d->nservices = n;
-	alloc_free(d->alloc);
-	d->alloc = na;
-}
-
-/* Re-plan with what is there (membership or the cluster's nodes changed). */
-void
-daemon_replan(struct daemon *d)
-{
-	if (d->cfg != NULL && !d->stopping)
+	if (d->cfg != NULL && !d->stopping) {
 		apply_plan(d, build_plan(d, d->cfg, d->services, d->nservices));
+		tell_plan_applied(d);
+	}
+}
+
+void
+core_restarted(struct core *d)
+{
+	for (size_t i = 0; i < d->nannouncers; i++)
+		if (d->announcers[i]->ops->restarted != NULL)
+			d->announcers[i]->ops->restarted(d->announcers[i]->ctx,
+			    true);
+}
+
+void
+core_stopped(struct core *d)
+{
+	event_base_loopexit(d->base, NULL);
+}
+
+void
+core_count_alloc_failures(struct core *d, unsigned long n)
+{
+	d->alloc_failures_total += n;
+}
+
+struct event_base *
+core_base(const struct core *d)
+{
+	return d->base;
+}
+
+const char *
+core_node(const struct core *d)
+{
+	return d->node;
+}
+
+const char *
+core_config_path(const struct core *d)
+{
+	return d->opts.config_path;
+}
+
+const struct cfg *
+core_cfg(const struct core *d)
+{
+	return d->cfg;
+}
+
+const struct plan *
+core_plan(const struct core *d)
+{
+	return d->plan;
+}
+
+const struct alloc *
+core_alloc(const struct core *d)
+{
+	return d->alloc;
+}
+
+size_t
+core_services(const struct core *d, const struct core_service **out)
+{
+	*out = d->services;
+	return d->nservices;
+}
+
+bool
+core_stopping(const struct core *d)
+{
+	return d->stopping;
+}
+
+enum core_members
+core_members_alive(const struct core *d, const char *const **alive,
+    size_t *n)
+{
+	*alive = NULL;
+	*n = 0;
+	if (d->members == NULL || !l2_membership_enabled(d->members))
+		return CORE_MEMBERS_OFF;
+	if (d->l2_settling)
+		return CORE_MEMBERS_SETTLING;
+	*n = l2_membership_alive(d->members, alive);
+	return CORE_MEMBERS_LIVE;
 }
 
 /*
@@ -465,7 +455,7 @@ daemon_replan(struct daemon *d)
  * endpoint never opens up by accident.
  */
 static int
-status_security(struct daemon *d, bool starting)
+status_security(struct core *d, bool starting)
 {
 	const struct cfg *cfg = d->cfg;
 	char err[512];
@@ -499,7 +489,7 @@ status_security(struct daemon *d, bool starting)
 }
 
 static void
-remember_stat(struct daemon *d)
+remember_stat(struct core *d)
 {
 	d->cfg_st_valid = stat(d->opts.config_path, &d->cfg_st) == 0;
 }
@@ -542,41 +532,8 @@ read_file(const char *path, size_t *lenp, char *err, size_t errlen)
 	return buf;
 }
 
-static bool
-same_str(const char *a, const char *b)
-{
-	return (a == NULL && b == NULL) || (a != NULL && b != NULL &&
-	    strcmp(a, b) == 0);
-}
-
-/*
- * What a reload can't change in Kubernetes mode: the mode itself and where
- * the cluster's state lives (the client and its watches are made once).
- */
-static const char *
-k8s_change(const struct cfg *old, const struct cfg *new)
-{
-	const struct cfg_kubernetes *a = &old->kubernetes, *b = &new->kubernetes;
-
-	if (a->enabled != b->enabled)
-		return a->enabled ? "kubernetes: removing it (leaving Kubernetes "
-		    "mode) takes a restart" : "kubernetes: adding it (entering "
-		    "Kubernetes mode) takes a restart";
-	if (!a->enabled)
-		return NULL;
-	if (!same_str(a->kubeconfig, b->kubeconfig))
-		return "kubernetes.kubeconfig: a change takes a restart";
-	if (!same_str(a->config_map, b->config_map))
-		return "kubernetes.config-map: a change takes a restart";
-	if (!same_str(a->lease, b->lease))
-		return "kubernetes.lease: a change takes a restart";
-	if (!same_str(a->load_balancer_class, b->load_balancer_class))
-		return "kubernetes.load-balancer-class: a change takes a restart";
-	return NULL;
-}
-
 static void
-load_failed(struct daemon *d, char **lines, size_t n)
+load_failed(struct core *d, char **lines, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		log_error("config", "%s", lines[i]);
@@ -593,13 +550,78 @@ load_failed(struct daemon *d, char **lines, size_t n)
 	}
 }
 
+/*
+ * The backends, membership and the source, once: the first config that
+ * loads names the node.  The source is the first of the registered ones
+ * that claims this config.
+ */
+static int
+start_source(struct core *d, const struct cfg *cfg)
+{
+	const struct source_ops *const *sp;
+	char err[1024];
+
+	if ((d->node = default_node(cfg, &d->opts)) == NULL)
+		fatalx("out of memory");
+	for (const announcer_new_fn *b = d->opts.backends; b != NULL && *b != NULL;
+	    b++) {
+		if (d->nannouncers == CORE_MAX_ANNOUNCERS)
+			fatalx("more than %d backends", CORE_MAX_ANNOUNCERS);
+		d->announcers[d->nannouncers++] = (*b)(d->base, d->node);
+	}
+	if (!d->opts.no_membership)
+		d->members = l2_membership_new(d->base, d->node,
+		    on_members_changed, d);
+	for (sp = d->opts.sources; sp != NULL && *sp != NULL; sp++)
+		if ((*sp)->claims(cfg))
+			break;
+	if (sp == NULL || *sp == NULL) {
+		log_error("config", "%s: no source serves this configuration",
+		    d->opts.config_path);
+		return -1;
+	}
+	if ((*sp)->create != NULL &&
+	    (d->src_ctx = (*sp)->create(d, cfg, err, sizeof(err))) == NULL) {
+		log_error((*sp)->name, "%s", err);
+		return -1;
+	}
+	d->src = *sp;
+	return 0;
+}
+
+/*
+ * Why a reload to ncfg is refused, or NULL: what the running source says
+ * a reload can't change, or a config that another source would serve (a
+ * change of mode takes a restart).
+ */
+static const char *
+reload_refused(struct core *d, const struct cfg *ncfg, char *buf, size_t len)
+{
+	const struct source_ops *const *sp;
+	const char *why;
+
+	if (d->src->reload_refused != NULL && d->cfg != NULL &&
+	    (why = d->src->reload_refused(d->src_ctx, d->cfg, ncfg)) != NULL)
+		return why;
+	for (sp = d->opts.sources; *sp != NULL; sp++)
+		if ((*sp)->claims(ncfg))
+			break;
+	if (*sp != NULL && *sp != d->src) {
+		snprintf(buf, len, "this configuration is for the %s source, "
+		    "the daemon runs the %s source: a change of mode takes a "
+		    "restart", (*sp)->name, d->src->name);
+		return buf;
+	}
+	return NULL;
+}
+
 int
-daemon_reload(struct daemon *d, const char *why)
+daemon_reload(struct core *d, const char *why)
 {
 	struct cfg_errors errs = { 0 };
 	struct cfg *ncfg;
 	const char *change;
-	char *buf, err[1024];
+	char *buf, err[1024], whybuf[256];
 	size_t len = 0;
 
 	log_info("config", "loading %s (%s)", d->opts.config_path, why);
@@ -607,26 +629,21 @@ daemon_reload(struct daemon *d, const char *why)
 	remember_stat(d);
 	if ((buf = read_file(d->opts.config_path, &len, err, sizeof(err))) ==
 	    NULL) {
-		char **lines = calloc(1, sizeof(*lines));
+		char **lines = xcalloc(1, sizeof(*lines));
 
-		if (lines == NULL || (lines[0] = strdup(err)) == NULL)
-			fatalx("out of memory");
+		lines[0] = xstrdup(err);
 		load_failed(d, lines, 1);
 		return -1;
 	}
 	ncfg = cfg_load_buf(d->opts.config_path, buf, len, &errs);
-	if (ncfg != NULL && d->cfg != NULL &&
-	    (change = k8s_change(d->cfg, ncfg)) != NULL) {
-		char *line;
-
+	if (ncfg != NULL && d->src != NULL &&
+	    (change = reload_refused(d, ncfg, whybuf, sizeof(whybuf))) != NULL) {
 		cfg_free(ncfg);
 		ncfg = NULL;
-		if (asprintf(&line, "%s: %s", d->opts.config_path, change) == -1)
-			fatalx("out of memory");
-		errs.lines = realloc(errs.lines, (errs.n + 1) * sizeof(char *));
-		if (errs.lines == NULL)
-			fatalx("out of memory");
-		errs.lines[errs.n++] = line;
+		errs.lines = xreallocarray(errs.lines, errs.n + 1,
+		    sizeof(char *));
+		errs.lines[errs.n++] = xasprintf("%s: %s", d->opts.config_path,
+		    change);
 	}
 	if (ncfg == NULL) {
 		free(buf);
@@ -639,36 +656,17 @@ daemon_reload(struct daemon *d, const char *why)
 	cfg_errors_free(&errs);
 	for (size_t i = 0; i < ncfg->nwarnings; i++)
 		log_warn("config", "%s", ncfg->warnings[i]);
-	if (d->node == NULL) {
-		bool k8s = ncfg->kubernetes.enabled;
-
-		d->node = default_node(ncfg, &d->opts);
-		if (d->node == NULL)
-			fatalx("out of memory");
-		if (!k8s && (d->state_file = default_state_file(ncfg,
-		    d->opts.config_path, d->node)) == NULL)
-			fatalx("out of memory");
-		/* The backends need the node name, known from now on. */
-		d->announcers[d->nannouncers++] = bgp_speaker_new(d->base, d->node);
-		d->announcers[d->nannouncers++] = l2_responder_new(d->base, d->node);
-		d->members = l2_membership_new(d->base, d->node,
-		    on_members_changed, d);
-		/* The cluster holds every assignment: a start is a restart
-		 * with state, as far as BGP peers are concerned (R bit). */
-		if (k8s)
-			bgp_speaker_set_restarted(d->announcers[0], true);
-	}
-	if (ncfg->kubernetes.enabled) {
-		/* The cluster's part comes with the ConfigMap: the Kubernetes
-		 * side composes and applies the whole. */
-		if (daemon_k8s_local_loaded(d, ncfg, buf, len, err,
-		    sizeof(err)) == -1) {
-			log_error("kubernetes", "%s", err);
-			return -1;
-		}
-	} else {
+	if (d->src == NULL && start_source(d, ncfg) == -1) {
+		cfg_free(ncfg);
 		free(buf);
-		daemon_apply(d, ncfg);
+		return -1;
+	}
+	/* The source takes the config and the file's bytes: it allocates and
+	 * submits now (file), or composes with what it holds (cluster). */
+	if (d->src->config_loaded(d->src_ctx, ncfg, buf, len, err,
+	    sizeof(err)) == -1) {
+		log_error(d->src->name, "%s", err);
+		return -1;
 	}
 	free_errors(d);
 	d->cfg_stale = false;
@@ -684,7 +682,7 @@ daemon_reload(struct daemon *d, const char *why)
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
-	struct daemon *d = arg;
+	struct core *d = arg;
 
 	if (sig == SIGHUP) {
 		daemon_reload(d, "SIGHUP");
@@ -701,7 +699,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 static void
 on_watch(evutil_socket_t fd, short what, void *arg)
 {
-	struct daemon *d = arg;
+	struct core *d = arg;
 	struct stat st;
 
 	if (stat(d->opts.config_path, &st) == -1)
@@ -717,7 +715,7 @@ on_watch(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-daemon_init(struct daemon *d, struct event_base *base,
+daemon_init(struct core *d, struct event_base *base,
     const struct daemon_opts *opts)
 {
 	struct timeval tv = { WATCH_INTERVAL_MS / 1000, (WATCH_INTERVAL_MS % 1000) * 1000 };
@@ -735,8 +733,7 @@ daemon_init(struct daemon *d, struct event_base *base,
 	}
 	listen = opts->status_listen ? opts->status_listen : d->cfg->status_listen;
 	if (listen != NULL && *listen != '\0' && strcmp(listen, "none") != 0) {
-		if ((d->status_listen = strdup(listen)) == NULL)
-			fatalx("out of memory");
+		d->status_listen = xstrdup(listen);
 		d->status = status_start(d, listen, err, sizeof(err));
 		if (d->status == NULL) {
 			log_error("status", "%s", err);
@@ -757,17 +754,15 @@ daemon_init(struct daemon *d, struct event_base *base,
 	evsignal_add(d->ev_term, NULL);
 	evsignal_add(d->ev_int, NULL);
 	event_add(d->ev_watch, &tv);
-	if (d->k8s != NULL)
-		log_info("main", "bgplbd running as node %s in Kubernetes mode",
-		    d->node);
-	else
-		log_info("main", "bgplbd running as node %s, state file %s",
-		    d->node, d->state_file);
+	if (d->src->started != NULL)
+		d->src->started(d->src_ctx);
 	return 0;
 }
 
+/* Withdraw everything (the backends), then the source's orderly stop,
+ * which ends the loop when it is done (the cluster's Lease handed over). */
 void
-daemon_shutdown(struct daemon *d)
+daemon_shutdown(struct core *d)
 {
 	if (d->stopping)
 		return;
@@ -775,15 +770,14 @@ daemon_shutdown(struct daemon *d)
 	for (size_t i = 0; i < d->nannouncers; i++)
 		if (d->announcers[i]->ops->shutdown != NULL)
 			d->announcers[i]->ops->shutdown(d->announcers[i]->ctx);
-	/* Kubernetes mode hands the Lease over first (bounded in time). */
-	if (d->k8s != NULL)
-		daemon_k8s_shutdown(d);
+	if (d->src != NULL && d->src->shutdown != NULL)
+		d->src->shutdown(d->src_ctx);
 	else
-		event_base_loopexit(d->base, NULL);
+		core_stopped(d);
 }
 
 void
-daemon_free(struct daemon *d)
+daemon_free(struct core *d)
 {
 	if (d->status != NULL)
 		status_stop(d->status);
@@ -795,19 +789,22 @@ daemon_free(struct daemon *d)
 		event_free(d->ev_int);
 	if (d->ev_watch)
 		event_free(d->ev_watch);
-	daemon_k8s_free(d);
+	/* The services point into the source's configs: they go first. */
+	free_services(d->services, d->nservices);
+	d->services = NULL;
+	d->nservices = 0;
+	if (d->src != NULL && d->src->destroy != NULL)
+		d->src->destroy(d->src_ctx);
 	for (size_t i = 0; i < d->nannouncers; i++)
 		announcer_free(d->announcers[i]);
 	l2_membership_free(d->members);
 	if (d->ev_l2_settle)
 		event_free(d->ev_l2_settle);
 	plan_free(d->plan);
-	free_services(d->services, d->nservices);
 	alloc_free(d->alloc);
 	cfg_free(d->cfg);
 	free_errors(d);
 	free(d->node);
-	free(d->state_file);
 	free(d->status_listen);
 	memset(d, 0, sizeof(*d));
 }

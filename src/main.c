@@ -16,6 +16,10 @@
 #include "bgplb/config.h"
 #include "bgplb/log.h"
 #include "bgplb_version.h"
+#include "bgplb/announce.h"
+#include "bgplb/l2.h"
+#include "bgplb/source.h"
+#include "caps.h"
 #include "daemon.h"
 
 static void
@@ -60,6 +64,17 @@ log_event_cb(int severity, const char *msg)
 	    "libevent", "%s", msg);
 }
 
+/* The sources, asked in this order which one serves the config: the
+ * cluster when the config has a kubernetes: section, else the file. */
+static const struct source_ops *const sources[] = {
+	&k8s_source_ops, &file_source_ops, NULL,
+};
+
+/* The backends, created once the first config names the node. */
+static const announcer_new_fn backends[] = {
+	bgp_speaker_new, l2_responder_new, NULL,
+};
+
 int
 main(int argc, char *argv[])
 {
@@ -78,7 +93,7 @@ main(int argc, char *argv[])
 	enum log_level lvl = LOG_LVL_INFO;
 	enum log_format fmt = LOG_FMT_TEXT;
 	struct event_base *base;
-	struct daemon d;
+	struct core d;
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:n:h", longopts, NULL)) != -1) {
@@ -143,6 +158,8 @@ main(int argc, char *argv[])
 		if (caps_restrict(err, sizeof(err)) == -1)
 			log_warn("main", "cannot restrict capabilities: %s", err);
 	}
+	opts.sources = sources;
+	opts.backends = backends;
 	if (daemon_init(&d, base, &opts) == -1) {
 		daemon_free(&d);
 		event_base_free(base);

@@ -22,10 +22,10 @@
 #include "bgplb/l2.h"
 #include "bgplb/log.h"
 #include "bgplb_version.h"
-#include "daemon.h"
+#include "status.h"
 
 struct status_server {
-	struct daemon	*d;
+	struct core	*d;
 	struct evhttp	*http;
 	char		*token;		/* bearer token; NULL: no authentication */
 };
@@ -36,6 +36,14 @@ static struct json_object *
 jstr(const char *s)
 {
 	return s ? json_object_new_string(s) : NULL;
+}
+
+/* Is the config in force stale on the source's side (its half failed)? */
+static bool
+source_stale(const struct core *d)
+{
+	return d->src != NULL && d->src->stale != NULL &&
+	    d->src->stale(d->src_ctx);
 }
 
 static struct json_object *
@@ -56,7 +64,7 @@ jcount(addr_u128 v)
 
 
 struct json_object *
-status_json_pools(const struct daemon *d)
+status_json_pools(const struct core *d)
 {
 	struct json_object *arr = json_object_new_array();
 
@@ -103,7 +111,7 @@ status_json_pools(const struct daemon *d)
 }
 
 static const struct announcer *
-backend_of(const struct daemon *d, enum cfg_proto p)
+backend_of(const struct core *d, enum cfg_proto p)
 {
 	for (size_t i = 0; i < d->nannouncers; i++)
 		if (d->announcers[i]->ops->backend == p)
@@ -114,7 +122,7 @@ backend_of(const struct daemon *d, enum cfg_proto p)
 /* Is the route really out there?  A backend that can't tell (the logging
  * one) counts a planned route as announced. */
 static bool
-announcer_announced(const struct daemon *d, const struct plan_route *r)
+announcer_announced(const struct core *d, const struct plan_route *r)
 {
 	const struct announcer *a = backend_of(d, r->backend);
 
@@ -127,7 +135,7 @@ announcer_announced(const struct daemon *d, const struct plan_route *r)
 
 /* The routes of the plan that carry this service. */
 static void
-service_routes(const struct daemon *d, const char *name, struct json_object *o)
+service_routes(const struct core *d, const char *name, struct json_object *o)
 {
 	struct json_object *peers = json_object_new_array(), *prefixes =
 	    json_object_new_array();
@@ -174,12 +182,12 @@ service_routes(const struct daemon *d, const char *name, struct json_object *o)
 }
 
 struct json_object *
-status_json_services(const struct daemon *d)
+status_json_services(const struct core *d)
 {
 	struct json_object *arr = json_object_new_array();
 
 	for (size_t i = 0; i < d->nservices; i++) {
-		const struct daemon_service *s = &d->services[i];
+		const struct core_service *s = &d->services[i];
 		struct json_object *o = json_object_new_object(), *addrs;
 		const struct cfg_pool *p = NULL;
 
@@ -203,7 +211,7 @@ status_json_services(const struct daemon *d)
 }
 
 struct json_object *
-status_json_peers(const struct daemon *d)
+status_json_peers(const struct core *d)
 {
 	struct json_object *arr = json_object_new_array();
 
@@ -235,7 +243,7 @@ status_json_peers(const struct daemon *d)
 }
 
 static struct json_object *
-config_json(const struct daemon *d)
+config_json(const struct core *d)
 {
 	struct json_object *o = json_object_new_object(), *errs;
 
@@ -243,7 +251,7 @@ config_json(const struct daemon *d)
 	json_object_object_add(o, "loaded", json_object_new_boolean(d->cfg != NULL));
 	json_object_object_add(o, "loaded_at", json_object_new_int64(d->cfg_loaded_at));
 	json_object_object_add(o, "stale", json_object_new_boolean(d->cfg_stale ||
-	    daemon_k8s_stale(d)));
+	    source_stale(d)));
 	json_object_object_add(o, "reloads_ok", json_object_new_int64((int64_t)d->reloads_ok));
 	json_object_object_add(o, "reloads_failed",
 	    json_object_new_int64((int64_t)d->reloads_failed));
@@ -261,7 +269,7 @@ config_json(const struct daemon *d)
 }
 
 struct json_object *
-status_json_status(const struct daemon *d)
+status_json_status(const struct core *d)
 {
 	struct json_object *o = json_object_new_object(), *b;
 
@@ -269,7 +277,8 @@ status_json_status(const struct daemon *d)
 	json_object_object_add(o, "version", jstr(BGPLB_VERSION));
 	json_object_object_add(o, "uptime_s",
 	    json_object_new_int64(time(NULL) - d->started_at));
-	json_object_object_add(o, "state_file", jstr(d->state_file));
+	/* The file source fills it in; null elsewhere. */
+	json_object_object_add(o, "state_file", NULL);
 	json_object_object_add(o, "config", config_json(d));
 	json_object_object_add(o, "allocation_failures_total",
 	    json_object_new_int64((int64_t)d->alloc_failures_total));
@@ -291,8 +300,8 @@ status_json_status(const struct daemon *d)
 		l2_membership_status(d->members, m);
 		json_object_object_add(o, "membership", m);
 	}
-	if (d->k8s != NULL)
-		json_object_object_add(o, "kubernetes", daemon_k8s_status(d));
+	if (d->src != NULL && d->src->status != NULL)
+		d->src->status(d->src_ctx, o);
 	json_object_object_add(o, "routes_planned", json_object_new_int64(
 	    d->plan ? (int64_t)d->plan->nroutes : 0));
 	json_object_object_add(o, "pools", status_json_pools(d));
@@ -324,7 +333,7 @@ metric_head(struct evbuffer *b, const char *name, const char *type,
 }
 
 static void
-pool_metric(struct evbuffer *b, const struct daemon *d, const char *name,
+pool_metric(struct evbuffer *b, const struct core *d, const char *name,
     const char *help, bool in_use)
 {
 	metric_head(b, name, "gauge", help);
@@ -341,7 +350,7 @@ pool_metric(struct evbuffer *b, const struct daemon *d, const char *name,
 }
 
 char *
-status_metrics(const struct daemon *d)
+status_metrics(const struct core *d)
 {
 	struct evbuffer *b = evbuffer_new();
 	size_t len, nbgp = 0, nl2 = 0;
@@ -362,14 +371,14 @@ status_metrics(const struct daemon *d)
 	metric_head(b, "metallb_k8s_client_config_stale_bool", "gauge",
 	    "1 if the running config is stale (the last reload failed)");
 	evbuffer_add_printf(b, "metallb_k8s_client_config_stale_bool %d\n",
-	    d->cfg_stale || daemon_k8s_stale(d));
+	    d->cfg_stale || source_stale(d));
 	metric_head(b, "bgplb_config_loaded", "gauge",
 	    "1 if a config is running");
 	evbuffer_add_printf(b, "bgplb_config_loaded %d\n", d->cfg != NULL);
 	metric_head(b, "bgplb_config_stale", "gauge",
 	    "1 if the last reload failed and an older config is running");
 	evbuffer_add_printf(b, "bgplb_config_stale %d\n", d->cfg_stale ||
-	    daemon_k8s_stale(d));
+	    source_stale(d));
 	metric_head(b, "bgplb_config_reloads_total", "counter",
 	    "Config loads, by result");
 	evbuffer_add_printf(b, "bgplb_config_reloads_total{result=\"ok\"} %lu\n"
@@ -404,7 +413,8 @@ status_metrics(const struct daemon *d)
 			d->announcers[i]->ops->metrics(d->announcers[i]->ctx, b);
 	if (d->members != NULL)
 		l2_membership_metrics(d->members, b);
-	daemon_k8s_metrics(d, b);
+	if (d->src != NULL && d->src->metrics != NULL)
+		d->src->metrics(d->src_ctx, b);
 	metric_head(b, "bgplb_info", "gauge", "Build and node information");
 	evbuffer_add_printf(b, "bgplb_info{version=\"%s\",node=\"", BGPLB_VERSION);
 	label_escape(b, d->node);
@@ -562,7 +572,7 @@ split_listen(const char *listen, char *host, size_t hostlen, unsigned *port)
 }
 
 struct status_server *
-status_start(struct daemon *d, const char *listen, char *err, size_t errlen)
+status_start(struct core *d, const char *listen, char *err, size_t errlen)
 {
 	struct status_server *s;
 	char host[64];

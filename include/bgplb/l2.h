@@ -26,10 +26,6 @@ struct evbuffer;
 /* The layer 2 announcer: answers ARP and NDP for the addresses whose plan
  * route says local, on the selected interfaces. */
 struct announcer *l2_responder_new(struct event_base *, const char *node);
-/* Announce every owned address again (gratuitous ARP / unsolicited NA):
- * the same as the announcer's nodes_changed op, which the core calls when
- * membership changes; see l2_responder.c. */
-void	l2_responder_reannounce(struct announcer *);
 
 /* ---- membership (src/l2/l2_member*.c) ------------------------------------ */
 

@@ -27,7 +27,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <sys/types.h>
 
 #include "bgplb/alloc.h"
 #include "bgplb/config.h"
@@ -48,6 +47,9 @@ struct source_ops {
 	 * NULL with err: the daemon can't start. */
 	void	*(*create)(struct core *, const struct cfg *first, char *err,
 		    size_t errlen);
+	/* Optional: the daemon is up (status endpoint, signals): say how it
+	 * runs. */
+	void	(*started)(void *ctx);
 	/* The daemon's own file was (re)loaded and validated.  The source
 	 * takes cfg and buf (the file's bytes, NUL-terminated, len without
 	 * the NUL) and submits to the core with core_submit(), now or later.
@@ -116,6 +118,8 @@ void	core_replan(struct core *);
 void	core_restarted(struct core *);
 /* The source's shutdown() is done: stop the loop. */
 void	core_stopped(struct core *);
+/* Services that got no address (for /metrics). */
+void	core_count_alloc_failures(struct core *, unsigned long n);
 
 struct event_base *core_base(const struct core *);
 const char *core_node(const struct core *);
@@ -127,10 +131,17 @@ const struct alloc *core_alloc(const struct core *);
 size_t	core_services(const struct core *, const struct core_service **);
 bool	core_stopping(const struct core *);
 /*
- * The nodes layer 2 membership hears alive (this node included) into
- * *alive, and their count; -1 when there is no evidence to go by: layer 2
- * membership is off, or still in its start-up grace (presume everyone).
+ * What layer 2 membership says about the nodes: OFF (no membership: no
+ * evidence either way), SETTLING (just started: nobody heard yet, which is
+ * not everybody being dead: presume the members alive), or LIVE with the
+ * nodes heard alive (this node included) in *alive / *n.
  */
-ssize_t	core_members_alive(const struct core *, const char *const **alive);
+enum core_members {
+	CORE_MEMBERS_OFF,
+	CORE_MEMBERS_SETTLING,
+	CORE_MEMBERS_LIVE,
+};
+enum core_members core_members_alive(const struct core *,
+	    const char *const **alive, size_t *n);
 
 #endif

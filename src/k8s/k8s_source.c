@@ -16,8 +16,9 @@
  *   stop:     drop the writes, stop the watches, release the Lease
  *   status:   /v1/status "kubernetes", /metrics, the config's staleness
  *
- * This is the only file of the four that sees struct daemon: the others get
- * what they need through struct daemon_k8s or as arguments.
+ * It implements the source descriptor (k8s_source_ops, bgplb/source.h):
+ * the only file of the four that sees the core, through core_*() alone;
+ * the others get what they need through struct daemon_k8s or as arguments.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -32,7 +33,7 @@
 #include "bgplb/l2.h"
 #include "bgplb/log.h"
 #include "bgplb/reconcile.h"
-#include "daemon.h"
+#include "bgplb/source.h"
 #include "k8s_events.h"
 #include "k8s_leader.h"
 #include "k8s_source_priv.h"
@@ -178,7 +179,7 @@ ent_cmp(const void *a, const void *b)
 static void
 node_assigned_events(struct daemon_k8s *k)
 {
-	const struct plan *p = k->d->plan;
+	const struct plan *p = core_plan(k->core);
 	struct smap_ent **all;
 	size_t n;
 
@@ -204,7 +205,7 @@ node_assigned_events(struct daemon_k8s *k)
 			if ((e = ks_svc_get(k, r->services[j])) == NULL)
 				continue;
 			snprintf(msg, sizeof(msg), "announcing from node \"%s\" "
-			    "with protocol \"layer2\"", k->d->node);
+			    "with protocol \"layer2\"", core_node(k->core));
 			ks_svc_record(k, e, false, "nodeAssigned", msg);
 		}
 	}
@@ -227,14 +228,14 @@ static void
 update_self(struct daemon_k8s *k)
 {
 	struct node_ent *ne = (struct node_ent *)smap_get(&k->nodes,
-	    k->d->node);
+	    core_node(k->core));
 	bool was = k->self_eligible, found = k->self_found;
 	char why[160] = "";
 
 	k->self_found = ne != NULL;
 	if (ne == NULL) {
 		snprintf(why, sizeof(why), "node %s is not among the cluster's "
-		    "Nodes (is --node right?): announcing nothing", k->d->node);
+		    "Nodes (is --node right?): announcing nothing", core_node(k->core));
 		k->self_eligible = false;
 	} else
 		k->self_eligible = ks_node_eligible(&ne->node, why, sizeof(why));
@@ -245,7 +246,7 @@ update_self(struct daemon_k8s *k)
 			    "announces nothing" : "");
 		else if (!was && k->synced)
 			log_info(MOD, "node %s is eligible: announcing",
-			    k->d->node);
+			    core_node(k->core));
 	}
 	snprintf(k->self_why, sizeof(k->self_why), "%s", why);
 }
@@ -253,13 +254,13 @@ update_self(struct daemon_k8s *k)
 static void
 replan(struct daemon_k8s *k, bool local_changed)
 {
-	struct daemon *d = k->d;
+	const struct cfg *running = core_cfg(k->core);
 	struct smap_ent **all;
 	struct svc_ent **ents, **unlb;
 	size_t nunlb = 0;
 	struct rc_service *in;
 	struct rc_result *res;
-	struct daemon_service *ds;
+	struct core_service *ds;
 	struct cfg_service *cs, *old_cs = k->svc_cfgs;
 	size_t nall, n = 0, nold_cs = k->nsvc_cfgs;
 	struct alloc *va = NULL;
@@ -268,11 +269,11 @@ replan(struct daemon_k8s *k, bool local_changed)
 	bool nodes_changed, have_cfg;
 	struct timespec t0, t1;
 
-	if (!k->synced || d->stopping)
+	if (!k->synced || core_stopping(k->core))
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	update_self(k);
-	nodes_changed = ks_members_changed(k, d->cfg);
+	nodes_changed = ks_members_changed(k, running);
 	ncfg = ks_next_config(k, local_changed, &nodes_changed);
 	have_cfg = k->cm_state == CM_LOADED || k->cm_state == CM_STALE;
 
@@ -325,7 +326,7 @@ replan(struct daemon_k8s *k, bool local_changed)
 			in[i].pending = e->pending;
 			in[i].npending = e->npending;
 		}
-		rc_run(ncfg != NULL ? ncfg : d->cfg, in, n,
+		rc_run(ncfg != NULL ? ncfg : running, in, n,
 		    k->leading && have_cfg, res, &va);
 		free(keybuf);
 	}
@@ -354,12 +355,11 @@ replan(struct daemon_k8s *k, bool local_changed)
 	endpoint_index_free(&epi);
 	k->svc_cfgs = cs;
 	k->nsvc_cfgs = n;
-	if (ncfg != NULL) {
-		d->cfg_loaded_at = time(NULL);
-		daemon_activate(d, ncfg, ds, n, va);
-		ks_config_outcome_event(k, d->cfg);
-	} else
-		daemon_set_services(d, ds, n, va);
+	/* The layer 2 Events wait for the leader's (below), as they did. */
+	k->in_replan = true;
+	core_submit(k->core, ncfg, ds, n, va);
+	if (ncfg != NULL)
+		ks_config_outcome_event(k, core_cfg(k->core));
 	for (size_t i = 0; i < nold_cs; i++)
 		cfg_service_clear(&old_cs[i]);
 	free(old_cs);
@@ -367,12 +367,13 @@ replan(struct daemon_k8s *k, bool local_changed)
 		if (!have_cfg)
 			ks_lead_without_config(k, ents, n);
 		else {
-			ks_clear_unbalanced(k, d->alloc, unlb, nunlb);
+			ks_clear_unbalanced(k, core_alloc(k->core), unlb, nunlb);
 			ks_lead(k, ents, res, n);
 		}
 		if (ncfg == NULL)
-			ks_config_outcome_event(k, d->cfg);
+			ks_config_outcome_event(k, core_cfg(k->core));
 	}
+	k->in_replan = false;
 	node_assigned_events(k);
 	rc_results_clear(res, n);
 	free(res);
@@ -385,7 +386,8 @@ replan(struct daemon_k8s *k, bool local_changed)
 	    (t1.tv_nsec - t0.tv_nsec) / 1000);
 	k->replan_end_us = (int64_t)t1.tv_sec * 1000000 + t1.tv_nsec / 1000;
 	log_debug(MOD, "replan: %zu services, %zu routes in %" PRIu64 " us",
-	    n, d->plan ? d->plan->nroutes : 0, k->replan_us);
+	    n, core_plan(k->core) ? core_plan(k->core)->nroutes : 0,
+	    k->replan_us);
 }
 
 static void
@@ -423,7 +425,7 @@ on_lead_started(void *arg)
 
 	k->leading = true;
 	log_info(MOD, "this node (%s) leads: assigning addresses and writing "
-	    "Service status", k->d->node);
+	    "Service status", core_node(k->core));
 	/* Whatever was said about the config is said again by us. */
 	ks_set_str(&k->cm_event_key, NULL);
 	schedule(k);
@@ -435,7 +437,7 @@ on_lead_stopped(void *arg)
 	struct daemon_k8s *k = arg;
 
 	if (k->leading)
-		log_warn(MOD, "this node (%s) no longer leads", k->d->node);
+		log_warn(MOD, "this node (%s) no longer leads", core_node(k->core));
 	k->leading = false;
 	ks_drop_writes(k);
 	schedule(k);
@@ -469,8 +471,11 @@ on_rec_error(void *arg, const char *text)
 
 /* ---- life cycle --------------------------------------------------------- */
 
-static int
-start(struct daemon *d, const struct cfg *cfg, char *err, size_t errlen)
+/* The source's create(): connect, start the watches, the Event recorder
+ * and the leader election.  NULL with err when the cluster can't be
+ * reached at all (no kubeconfig, no service account). */
+static void *
+k8s_create(struct core *core, const struct cfg *cfg, char *err, size_t errlen)
 {
 	struct daemon_k8s *k;
 	const struct cfg_kubernetes *kc = &cfg->kubernetes;
@@ -478,10 +483,10 @@ start(struct daemon *d, const struct cfg *cfg, char *err, size_t errlen)
 	int rc;
 
 	k = xcalloc(1, sizeof(*k));
-	k->d = d;
-	k->base = d->base;
+	k->core = core;
+	k->base = core_base(core);
 	k->changed = schedule;
-	k->config_path = d->opts.config_path;
+	k->config_path = core_config_path(core);
 	TAILQ_INIT(&k->wq);
 	LIST_INIT(&k->writes);
 	split_nsname(kc->config_map, &k->cm_ns, &k->cm_name);
@@ -492,7 +497,7 @@ start(struct daemon *d, const struct cfg *cfg, char *err, size_t errlen)
 		    err, errlen);
 	else
 		rc = k8s_conn_in_cluster(NULL, &k->conn, err, errlen);
-	if (rc == -1 || (k->http = k8s_http_new(d->base, &k->conn, err,
+	if (rc == -1 || (k->http = k8s_http_new(k->base, &k->conn, err,
 	    errlen)) == NULL) {
 		k8s_conn_free(&k->conn);
 		free(k->cm_ns);
@@ -501,20 +506,19 @@ start(struct daemon *d, const struct cfg *cfg, char *err, size_t errlen)
 		free(k->lease_name);
 		free(k->lb_class);
 		free(k);
-		return -1;
+		return NULL;
 	}
 	ks_store_init(k);
-	if ((k->ev_replan = evtimer_new(d->base, on_replan, k)) == NULL)
+	if ((k->ev_replan = evtimer_new(k->base, on_replan, k)) == NULL)
 		fatalx("out of memory");
-	d->k8s = k;
 	log_info(MOD, "API server %s; config from ConfigMap %s/%s; lease %s/%s",
 	    k->conn.server, k->cm_ns, k->cm_name, k->lease_ns, k->lease_name);
 
 	{
-		struct k8s_recorder_opts ro = { .host = d->node,
+		struct k8s_recorder_opts ro = { .host = core_node(core),
 		    .on_error = on_rec_error, .arg = k };
 
-		k->rec = k8s_recorder_new(d->base, k->http, &ro);
+		k->rec = k8s_recorder_new(k->base, k->http, &ro);
 	}
 	snprintf(fsel, sizeof(fsel), "metadata.name%%3D%s", k->cm_name);
 	for (int i = 0; i < W__N; i++) {
@@ -540,19 +544,24 @@ start(struct daemon *d, const struct cfg *cfg, char *err, size_t errlen)
 			wo.field_selector = fsel;
 			break;
 		}
-		if ((k->w[i] = k8s_watch_new(d->base, k->http, &wo)) == NULL)
+		if ((k->w[i] = k8s_watch_new(k->base, k->http, &wo)) == NULL)
 			fatalx("cannot start the %s watch", ks_watch_names[i]);
 	}
 	{
 		struct k8s_leader_opts lo = {
 			.namespace = k->lease_ns, .name = k->lease_name,
-			.identity = d->node, .on_started = on_lead_started,
+			.identity = core_node(core), .on_started = on_lead_started,
 			.on_stopped = on_lead_stopped,
 			.on_new_leader = on_new_leader, .on_error = on_lead_error,
 			.arg = k,
 		};
 		const char *e;
 
+		/* kubernetes.lease-duration, renew-deadline, retry-period;
+		 * 0: client-go's defaults (k8s_leader.c). */
+		lo.lease_s = kc->lease_duration_s;
+		lo.renew_deadline_ms = kc->renew_deadline_ms;
+		lo.retry_ms = kc->retry_period_ms;
 		if ((e = getenv("BGPLB_LEASE_MS")) != NULL) {
 			/* Tests only: "lease,renew,retry" in ms (see
 			 * tests/integration/k8slab.py). */
@@ -564,32 +573,49 @@ start(struct daemon *d, const struct cfg *cfg, char *err, size_t errlen)
 				lo.retry_ms = c;
 			}
 		}
-		if ((k->leader = k8s_leader_new(d->base, k->http, &lo)) == NULL)
+		if ((k->leader = k8s_leader_new(k->base, k->http, &lo)) == NULL)
 			fatalx("cannot start leader election (lease %s/%s)",
 			    k->lease_ns, k->lease_name);
 	}
-	return 0;
+	/* The cluster holds every assignment: a start is a restart with
+	 * state, as far as BGP peers are concerned (R bit). */
+	core_restarted(core);
+	return k;
 }
 
-int
-daemon_k8s_local_loaded(struct daemon *d, struct cfg *ncfg, char *buf,
-    size_t len, char *err, size_t errlen)
+static bool
+k8s_claims(const struct cfg *cfg)
 {
-	struct daemon_k8s *k;
+	return cfg->kubernetes.enabled;
+}
 
-	if (d->k8s == NULL && start(d, ncfg, err, errlen) == -1) {
-		cfg_free(ncfg);
-		free(buf);
-		return -1;
-	}
-	k = d->k8s;
+static void
+k8s_started(void *ctx)
+{
+	struct daemon_k8s *k = ctx;
+
+	log_info("main", "bgplbd running as node %s in Kubernetes mode",
+	    core_node(k->core));
+}
+
+/*
+ * The daemon's own file loaded: keep its bytes (composed again with every
+ * new ConfigMap) and compose.  Before the cluster has been seen this
+ * node's part runs alone (no services, no cluster config).
+ */
+static int
+k8s_config_loaded(void *ctx, struct cfg *ncfg, char *buf, size_t len,
+    char *err, size_t errlen)
+{
+	struct daemon_k8s *k = ctx;
+
 	free(k->local_buf);
 	k->local_buf = buf;
 	k->local_len = len;
-	if (d->cfg == NULL) {
+	if (core_cfg(k->core) == NULL) {
 		/* Until the cluster has been seen: this node's part only. */
 		cfg_k8s_local_only(ncfg);
-		daemon_activate(d, ncfg, NULL, 0, alloc_new(ncfg));
+		core_submit(k->core, ncfg, NULL, 0, alloc_new(ncfg));
 		return 0;
 	}
 	cfg_free(ncfg);
@@ -600,36 +626,72 @@ daemon_k8s_local_loaded(struct daemon *d, struct cfg *ncfg, char *buf,
 		 * new local part runs alone, as the old one did. */
 		struct cfg *c = ks_compose(k, NULL, NULL);
 
-		daemon_activate(d, c, NULL, 0, alloc_new(c));
+		core_submit(k->core, c, NULL, 0, alloc_new(c));
 	}
 	return 0;
 }
 
-struct plan *
-daemon_k8s_build_plan(struct daemon *d, const struct cfg *cfg,
-    const struct plan_service *ps, size_t n)
+static bool
+same_str(const char *a, const char *b)
 {
-	struct daemon_k8s *k = d->k8s;
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL &&
+	    strcmp(a, b) == 0);
+}
+
+/*
+ * What a reload can't change in Kubernetes mode: the mode itself and where
+ * the cluster's state lives (the client and its watches are made once).
+ */
+static const char *
+k8s_reload_refused(void *ctx, const struct cfg *old, const struct cfg *new)
+{
+	const struct cfg_kubernetes *a = &old->kubernetes, *b = &new->kubernetes;
+
+	if (!b->enabled)
+		return "kubernetes: removing it (leaving Kubernetes mode) takes "
+		    "a restart";
+	if (!same_str(a->kubeconfig, b->kubeconfig))
+		return "kubernetes.kubeconfig: a change takes a restart";
+	if (!same_str(a->config_map, b->config_map))
+		return "kubernetes.config-map: a change takes a restart";
+	if (!same_str(a->lease, b->lease))
+		return "kubernetes.lease: a change takes a restart";
+	if (!same_str(a->load_balancer_class, b->load_balancer_class))
+		return "kubernetes.load-balancer-class: a change takes a restart";
+	if (a->lease_duration_s != b->lease_duration_s ||
+	    a->renew_deadline_ms != b->renew_deadline_ms ||
+	    a->retry_period_ms != b->retry_period_ms)
+		return "kubernetes.lease-duration, renew-deadline, retry-period: "
+		    "a change takes a restart";
+	return NULL;
+}
+
+/*
+ * The nodes the planner may use: the cluster's eligible Nodes (not
+ * excluded, network available), alive by layer 2 heartbeats when
+ * membership runs (all of them while it settles), else Ready.
+ */
+static size_t
+k8s_nodes(void *ctx, const struct cfg *cfg, struct plan_node **out)
+{
+	struct daemon_k8s *k = ctx;
 	const char *const *alive = NULL;
+	const char *me = core_node(k->core);
 	struct plan_node *nodes;
-	struct plan_input in;
 	struct smap_ent **all;
-	struct plan *np;
 	size_t nall, nn = 0, nalive = 0;
-	bool membership = d->members != NULL && l2_membership_enabled(d->members);
+	enum core_members m = core_members_alive(k->core, &alive, &nalive);
 	char why[160];
 
 	nall = smap_all(&k->nodes, &all);
 	nodes = xcalloc(nall + 1, sizeof(*nodes));
-	if (membership && !d->l2_settling)
-		nalive = l2_membership_alive(d->members, &alive);
 	for (size_t i = 0; i < nall; i++) {
 		const struct k8s_node *nd = &((struct node_ent *)all[i])->node;
-		bool self = strcmp(nd->name, d->node) == 0;
+		bool self = strcmp(nd->name, me) == 0;
 
 		if (!ks_node_eligible(nd, why, sizeof(why)))
 			continue;
-		if (!self && membership && !d->l2_settling) {
+		if (!self && m == CORE_MEMBERS_LIVE) {
 			/* Alive by heartbeats. */
 			size_t j;
 
@@ -638,7 +700,8 @@ daemon_k8s_build_plan(struct daemon *d, const struct cfg *cfg,
 					break;
 			if (j == nalive)
 				continue;
-		} else if (!self && !membership && nd->has_ready && !nd->ready)
+		} else if (!self && m == CORE_MEMBERS_OFF && nd->has_ready &&
+		    !nd->ready)
 			continue;
 		nodes[nn].name = nd->name;
 		nodes[nn].labels = nd->labels;
@@ -646,18 +709,31 @@ daemon_k8s_build_plan(struct daemon *d, const struct cfg *cfg,
 		nn++;
 	}
 	free(all);
-	memset(&in, 0, sizeof(in));
-	in.cfg = cfg;
-	in.node = d->node;
-	in.nodes = nodes;
-	in.nnodes = nn;
-	in.services = ps;
-	/* A node that may not announce plans nothing at all. */
-	in.nservices = k->self_eligible ? n : 0;
-	if ((np = plan_build(&in)) == NULL)
-		fatalx("plan_build failed");
-	free(nodes);
-	return np;
+	*out = nodes;
+	return nn;
+}
+
+/* A node that may not announce (excluded, not among the Nodes) plans
+ * nothing at all. */
+static bool
+k8s_may_announce(void *ctx)
+{
+	return ((struct daemon_k8s *)ctx)->self_eligible;
+}
+
+/*
+ * Every plan that took effect: the layer 2 nodeAssigned Events of this
+ * node, also when the owner changed without the cluster changing (a
+ * failover decided by membership).  A replan posts them itself, after the
+ * leader's Events.
+ */
+static void
+k8s_plan_applied(void *ctx, const struct plan *p)
+{
+	struct daemon_k8s *k = ctx;
+
+	if (!k->in_replan)
+		node_assigned_events(k);
 }
 
 static void
@@ -666,7 +742,7 @@ on_stop_timeout(evutil_socket_t fd, short what, void *arg)
 	struct daemon_k8s *k = arg;
 
 	log_warn(MOD, "the Lease was not released in time");
-	event_base_loopexit(k->d->base, NULL);
+	core_stopped(k->core);
 }
 
 static void
@@ -675,13 +751,15 @@ on_released(void *arg)
 	struct daemon_k8s *k = arg;
 
 	log_info(MOD, "lease released");
-	event_base_loopexit(k->d->base, NULL);
+	core_stopped(k->core);
 }
 
-void
-daemon_k8s_shutdown(struct daemon *d)
+/* Orderly stop: drop the writes, stop the watches, hand the Lease over
+ * (bounded by SHUTDOWN_MS), then tell the core. */
+static void
+k8s_shutdown(void *ctx)
 {
-	struct daemon_k8s *k = d->k8s;
+	struct daemon_k8s *k = ctx;
 	struct timeval tv = { SHUTDOWN_MS / 1000, (SHUTDOWN_MS % 1000) * 1000 };
 
 	if (k->stopping)
@@ -693,16 +771,17 @@ daemon_k8s_shutdown(struct daemon *d)
 		k8s_watch_free(k->w[i]);
 		k->w[i] = NULL;
 	}
-	if ((k->ev_stop = evtimer_new(d->base, on_stop_timeout, k)) == NULL)
+	if ((k->ev_stop = evtimer_new(k->base, on_stop_timeout, k)) == NULL)
 		fatalx("out of memory");
 	evtimer_add(k->ev_stop, &tv);
 	k8s_leader_release(k->leader, on_released, k);
 }
 
-void
-daemon_k8s_free(struct daemon *d)
+/* The core has let go of its services (they point into svc_cfgs). */
+static void
+k8s_destroy(void *ctx)
 {
-	struct daemon_k8s *k = d->k8s;
+	struct daemon_k8s *k = ctx;
 
 	if (k == NULL)
 		return;
@@ -715,14 +794,6 @@ daemon_k8s_free(struct daemon *d)
 		event_free(k->ev_replan);
 	if (k->ev_stop != NULL)
 		event_free(k->ev_stop);
-	/* The core's services point into svc_cfgs: let go of them first. */
-	for (size_t i = 0; i < d->nservices; i++) {
-		alloc_assignment_clear(&d->services[i].assign);
-		free(d->services[i].why);
-	}
-	free(d->services);
-	d->services = NULL;
-	d->nservices = 0;
 	for (size_t i = 0; i < k->nsvc_cfgs; i++)
 		cfg_service_clear(&k->svc_cfgs[i]);
 	free(k->svc_cfgs);
@@ -745,16 +816,17 @@ daemon_k8s_free(struct daemon *d)
 	free(k->members_sig);
 	free(k->holder);
 	free(k);
-	d->k8s = NULL;
 }
 
 /* ---- status ------------------------------------------------------------- */
 
-bool
-daemon_k8s_stale(const struct daemon *d)
+/* The cluster's half of the config failed: running an older one, or none. */
+static bool
+k8s_stale(void *ctx)
 {
-	return d->k8s != NULL && (d->k8s->cm_state == CM_STALE ||
-	    d->k8s->cm_state == CM_INVALID);
+	const struct daemon_k8s *k = ctx;
+
+	return k->cm_state == CM_STALE || k->cm_state == CM_INVALID;
 }
 
 static struct json_object *
@@ -763,10 +835,9 @@ jstr(const char *s)
 	return s != NULL ? json_object_new_string(s) : NULL;
 }
 
-struct json_object *
-daemon_k8s_status(const struct daemon *d)
+static struct json_object *
+status_object(const struct daemon_k8s *k)
 {
-	const struct daemon_k8s *k = d->k8s;
 	struct json_object *o, *sy, *cm, *errs, *w, *self;
 	char buf[600];
 
@@ -844,10 +915,17 @@ daemon_k8s_status(const struct daemon *d)
 	return o;
 }
 
-void
-daemon_k8s_metrics(const struct daemon *d, struct evbuffer *b)
+/* /v1/status "kubernetes". */
+static void
+k8s_status(void *ctx, struct json_object *out)
 {
-	const struct daemon_k8s *k = d->k8s;
+	json_object_object_add(out, "kubernetes", status_object(ctx));
+}
+
+static void
+k8s_metrics(void *ctx, struct evbuffer *b)
+{
+	const struct daemon_k8s *k = ctx;
 
 	if (k == NULL)
 		return;
@@ -889,3 +967,20 @@ daemon_k8s_metrics(const struct daemon *d, struct evbuffer *b)
 	    "bgplb_k8s_config_state gauge\nbgplb_k8s_config_state %d\n",
 	    (int)k->cm_state);
 }
+
+const struct source_ops k8s_source_ops = {
+	.name = MOD,
+	.claims = k8s_claims,
+	.create = k8s_create,
+	.started = k8s_started,
+	.config_loaded = k8s_config_loaded,
+	.reload_refused = k8s_reload_refused,
+	.nodes = k8s_nodes,
+	.may_announce = k8s_may_announce,
+	.plan_applied = k8s_plan_applied,
+	.status = k8s_status,
+	.metrics = k8s_metrics,
+	.stale = k8s_stale,
+	.shutdown = k8s_shutdown,
+	.destroy = k8s_destroy,
+};

@@ -9,8 +9,9 @@
  *                  membership from the Nodes, the config Events
  *   k8s_duties.c   the leader's duties: what to write, the status-write
  *                  queue, the allocation Events
- *   k8s_source.c   the glue to the daemon core: start, replan, shutdown,
- *                  status and metrics (the only file that sees struct daemon)
+ *   k8s_source.c   the source descriptor (bgplb/source.h): start, replan,
+ *                  nodes, shutdown, status and metrics (the only file that
+ *                  sees the core)
  *
  * The calls go one way: source -> duties, compose -> store (the glue
  * reaches back only through k->changed).
@@ -37,7 +38,7 @@
 
 #define MOD		"kubernetes"
 
-struct daemon;
+struct core;
 struct alloc;
 struct event;
 struct event_base;
@@ -120,7 +121,8 @@ struct ks_watch_arg {
 };
 
 struct daemon_k8s {
-	struct daemon	*d;		/* k8s_source.c only */
+	struct core	*core;		/* k8s_source.c only */
+	bool		 in_replan;	/* the core is applying a replan's plan */
 	struct event_base *base;
 	/* Set by the glue: something changed, replan soon. */
 	void		(*changed)(struct daemon_k8s *);
@@ -170,7 +172,7 @@ struct daemon_k8s {
 
 	/* replan */
 	struct event	*ev_replan;
-	/* service config copies the running daemon_service array points to */
+	/* service config copies the core's services point to */
 	struct cfg_service *svc_cfgs;
 	size_t		 nsvc_cfgs;
 

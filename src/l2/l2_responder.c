@@ -667,14 +667,6 @@ static const struct announcer_ops l2_ops = {
 	.destroy = l2r_destroy,
 };
 
-/* The nodes_changed op under its old name, for callers that hold the
- * responder rather than going through announcer_ops. */
-void
-l2_responder_reannounce(struct announcer *an)
-{
-	l2r_nodes_changed(an->ctx);
-}
-
 struct announcer *
 l2_responder_new(struct event_base *base, const char *node)
 {
