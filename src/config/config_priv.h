@@ -1,7 +1,7 @@
 /*
  * config_priv.h - helpers shared by the config loader's own files
  * (config.c parses, config_emit.c prints, config_values.c holds the value
- * parsers).  Nothing outside src/config_*.c includes this.
+ * parsers).  Nothing outside src/config/ includes this.
  */
 #ifndef BGPLB_CONFIG_PRIV_H
 #define BGPLB_CONFIG_PRIV_H
