@@ -1,12 +1,9 @@
 /*
- * config_cluster.c - Kubernetes mode's two-part configuration.
- *
- * What every node must share (pools, peers, VRFs, community names) comes
- * from the cluster's ConfigMap, read with cfg_load_cluster(); what belongs
- * to one node (node, router-id, status endpoint, layer2, kubernetes) from
- * the daemon's own file.  A key of one part in the other place is checked
- * but not used, and gets a warning.  cfg_k8s_merge() makes one config of
- * the two.
+ * config_cluster.c - Kubernetes mode's two-part configuration: which
+ * top-level keys belong to the cluster's ConfigMap and which to the
+ * daemon's own file (a key in the other place gets a warning), reading the
+ * ConfigMap's part (cfg_load_cluster) and making one config of the two
+ * (cfg_k8s_local_only, cfg_k8s_merge).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +33,8 @@ cfg_check_k8s_split(struct lctx *c, const struct ynode **v, const char *cm)
 		"node labels come from the cluster's Node objects",
 		"the Services' status is the state",
 	};
-	const char *const *keys = c->legacy ? cfg_top_keys_legacy : cfg_top_keys;
+	const char *const *keys = c->legacy ? cfg_top_keys_legacy :
+	    cfg_top_keys;
 	size_t o;
 
 	for (size_t i = 0; i < sizeof(unused_keys) / sizeof(*unused_keys); i++) {
@@ -45,7 +43,8 @@ cfg_check_k8s_split(struct lctx *c, const struct ynode **v, const char *cm)
 		if (v[k] == NULL)
 			continue;
 		o = cfg_path_key(c, cfg_top_keys[k]);
-		cfg_warn(c, v[k], "not used in Kubernetes mode: %s", unused_why[i]);
+		cfg_warn(c, v[k], "not used in Kubernetes mode: %s",
+		    unused_why[i]);
 		cfg_path_pop(c, o);
 		if (c->cluster)
 			v[k] = NULL;
@@ -58,8 +57,9 @@ cfg_check_k8s_split(struct lctx *c, const struct ynode **v, const char *cm)
 			if (v[k] == NULL)
 				continue;
 			o = cfg_path_key(c, cfg_top_keys[k]);
-			cfg_warn(c, v[k], "not used from the ConfigMap: a node's own "
-			    "setting belongs in the daemon's file (--config)");
+			cfg_warn(c, v[k], "not used from the ConfigMap: a "
+			    "node's own setting belongs in the daemon's file "
+			    "(--config)");
 			cfg_path_pop(c, o);
 			v[k] = NULL;
 		}
@@ -70,7 +70,8 @@ cfg_check_k8s_split(struct lctx *c, const struct ynode **v, const char *cm)
 
 		if (v[k] == NULL)
 			continue;
-		o = cfg_path_key(c, keys[k] != NULL ? keys[k] : cfg_top_keys[k]);
+		o = cfg_path_key(c, keys[k] != NULL ? keys[k] :
+		    cfg_top_keys[k]);
 		cfg_warn(c, v[k], "not used in Kubernetes mode: taken from the "
 		    "ConfigMap %s (data.config)", cm);
 		cfg_path_pop(c, o);
@@ -81,7 +82,8 @@ cfg_check_k8s_split(struct lctx *c, const struct ynode **v, const char *cm)
 const char *
 cfg_k8s_config_map_name(const struct ynode *k8s)
 {
-	const struct ynode *cm = k8s != NULL ? cfg_map_get(k8s, "config-map") : NULL;
+	const struct ynode *cm = k8s != NULL ? cfg_map_get(k8s, "config-map") :
+	    NULL;
 
 	if (cm != NULL && cm->type == YN_SCALAR && !cm->is_null)
 		return cm->str;
@@ -93,6 +95,20 @@ cfg_load_cluster(const char *name, const char *buf, size_t len,
     struct cfg_errors *errs)
 {
 	return cfg_load_part(name, buf, len, true, errs);
+}
+
+void
+cfg_k8s_local_only(struct cfg *c)
+{
+	cfg_free_pools(c);
+	cfg_free_peers(c);
+	cfg_free_vrfs(c);
+	cfg_free_aliases(c);
+	cfg_free_services(c);
+	cfg_free_nodes(c);
+	cfg_members_free(&c->layer2);
+	free(c->state_file);
+	c->state_file = NULL;
 }
 
 #define MOVE_LIST(dst, src, field, count) do {				\
@@ -123,18 +139,4 @@ cfg_k8s_merge(struct cfg *local, struct cfg *cluster)
 	}
 	cfg_free(cluster);
 	return local;
-}
-
-void
-cfg_k8s_local_only(struct cfg *c)
-{
-	cfg_free_pools(c);
-	cfg_free_peers(c);
-	cfg_free_vrfs(c);
-	cfg_free_aliases(c);
-	cfg_free_services(c);
-	cfg_free_nodes(c);
-	cfg_members_free(&c->layer2);
-	free(c->state_file);
-	c->state_file = NULL;
 }

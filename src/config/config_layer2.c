@@ -41,8 +41,8 @@ walk_members(struct lctx *c, const struct ynode *n, struct cfg_layer2 *l2)
 					    &l2->members[j].loc);
 				cfg_path_pop(c, o);
 			}
-			cfg_get_hostport(c, "address", v[MB_ADDRESS], &m->address,
-			    &m->port);
+			cfg_get_hostport(c, "address", v[MB_ADDRESS],
+			    &m->address, &m->port);
 		}
 		if (m->name == NULL)
 			m->name = xstrdup("");
@@ -75,15 +75,17 @@ cfg_walk_layer2(struct lctx *c, const struct ynode *n)
 		cfg_get_hostport(c, "listen", mv[MS_LISTEN], &l2->listen,
 		    &l2->listen_port);
 		cfg_get_str(c, "key-file", mv[MS_KEY], &l2->key_file);
-		if (cfg_get_dur(c, "interval", mv[MS_INTERVAL], &l2->interval_ms)
-		    == 0 && l2->interval_ms == 0) {
+		if (cfg_get_dur(c, "interval", mv[MS_INTERVAL],
+		    &l2->interval_ms) == 0 && l2->interval_ms == 0) {
 			size_t o2 = cfg_path_key(c, "interval");
 
-			cfg_err(c, mv[MS_INTERVAL], "interval must be more than 0");
+			cfg_err(c, mv[MS_INTERVAL], "interval must be more "
+			    "than 0");
 			cfg_path_pop(c, o2);
 		}
-		if (cfg_get_dur(c, "dead-after", mv[MS_DEAD], &l2->dead_after_ms)
-		    == 0 && l2->dead_after_ms <= l2->interval_ms) {
+		if (cfg_get_dur(c, "dead-after", mv[MS_DEAD],
+		    &l2->dead_after_ms) == 0 &&
+		    l2->dead_after_ms <= l2->interval_ms) {
 			size_t o2 = cfg_path_key(c, "dead-after");
 
 			cfg_err(c, mv[MS_DEAD] != NULL ? mv[MS_DEAD] :
@@ -94,12 +96,13 @@ cfg_walk_layer2(struct lctx *c, const struct ynode *n)
 			cfg_path_pop(c, o2);
 		}
 		if (mv[MS_MEMBERS] != NULL && c->k8s_local &&
-		    !(mv[MS_MEMBERS]->type == YN_SEQ && mv[MS_MEMBERS]->n == 0)) {
+		    !(mv[MS_MEMBERS]->type == YN_SEQ &&
+		    mv[MS_MEMBERS]->n == 0)) {
 			size_t o2 = cfg_path_key(c, "members");
 
-			cfg_warn(c, mv[MS_MEMBERS], "not used in Kubernetes mode: "
-			    "the members are the cluster's Nodes, at their "
-			    "InternalIP");
+			cfg_warn(c, mv[MS_MEMBERS], "not used in Kubernetes "
+			    "mode: the members are the cluster's Nodes, at "
+			    "their InternalIP");
 			cfg_path_pop(c, o2);
 		}
 		if (mv[MS_MEMBERS] != NULL)

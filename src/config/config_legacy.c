@@ -46,7 +46,8 @@ cfg_is_legacy(const struct ynode *root)
 
 	if (cfg_map_get(root, "address-pools") != NULL)
 		return true;
-	if ((peers = cfg_map_get(root, "peers")) == NULL || peers->type != YN_SEQ)
+	if ((peers = cfg_map_get(root, "peers")) == NULL ||
+	    peers->type != YN_SEQ)
 		return false;
 	for (size_t i = 0; i < peers->n; i++)
 		if (cfg_map_get(peers->kids[i], "peer-address") != NULL)
@@ -78,7 +79,8 @@ cfg_walk_aliases(struct lctx *c, const char *key, const struct ynode *n)
 		old2 = cfg_path_key(c, name);
 		for (size_t j = 0; j < cfg->ncommunity_aliases; j++)
 			if (strcmp(cfg->community_aliases[j].name, name) == 0)
-				cfg_err(c, n->kids[k], "duplicate key \"%s\"", name);
+				cfg_err(c, n->kids[k], "duplicate key \"%s\"",
+				    name);
 		if ((v = cfg_scalar(c, n->kids[k + 1])) != NULL) {
 			if (cfg_parse_community(v, &val) == -1)
 				cfg_err(c, n->kids[k + 1], "invalid community "

@@ -101,7 +101,8 @@ walk_configmap(struct lctx *c, const struct ynode *root, const char *buf,
 		map.line0 = conf->line;
 		map.col0 = conf->col;
 	}
-	if (cfg_yn_parse(c, conf->str, strlen(conf->str), map, &docs, &ndocs) == 0) {
+	if (cfg_yn_parse(c, conf->str, strlen(conf->str), map, &docs,
+	    &ndocs) == 0) {
 		if (ndocs > 1)
 			cfg_err(c, docs[1], "data.config holds more than one "
 			    "YAML document");
@@ -142,8 +143,7 @@ cfg_load_part(const char *name, const char *buf, size_t len, bool cluster,
 	struct locmap map = { 1, 1, false };
 	struct cfg *cfg;
 
-	cfg = xrealloc(NULL, sizeof(*cfg));
-	memset(cfg, 0, sizeof(*cfg));
+	cfg = xcalloc(1, sizeof(*cfg));
 	cfg->file = xstrdup(name);
 	cfg->layer2.listen_port = CFG_DEF_MEMBER_PORT;
 	cfg->layer2.interval_ms = CFG_DEF_INTERVAL_MS;
@@ -209,7 +209,7 @@ done:
 	if (c.nwarns > 1)
 		qsort(c.warns, c.nwarns, sizeof(*c.warns), lerr_cmp);
 	if (c.nwarns > 0)
-		cfg->warnings = xrealloc(NULL, c.nwarns * sizeof(char *));
+		cfg->warnings = xreallocarray(NULL, c.nwarns, sizeof(char *));
 	for (size_t i = 0; i < c.nwarns; i++)
 		cfg->warnings[cfg->nwarnings++] = c.warns[i].text;
 	free(c.warns);
@@ -270,14 +270,10 @@ fail:
 		fclose(f);
 	free(buf);
 	if (errs != NULL) {
-		char *line;
-
-		if (asprintf(&line, "%s:1:1: cannot read the file: %s", path,
-		    strerror(saved)) == -1)
-			abort();
-		errs->lines = xrealloc(errs->lines, (errs->n + 1) *
+		errs->lines = xreallocarray(errs->lines, errs->n + 1,
 		    sizeof(char *));
-		errs->lines[errs->n++] = line;
+		errs->lines[errs->n++] = xasprintf("%s:1:1: cannot read the "
+		    "file: %s", path, strerror(saved));
 	}
 	return NULL;
 }

@@ -27,12 +27,14 @@ cfg_walk_nodes(struct lctx *c, const struct ynode *n)
 		if (cfg_map_keys(c, it, node_keys, ND__N, v) == 0) {
 			if (v[ND_NAME] == NULL)
 				cfg_err(c, it, "missing required key \"name\"");
-			else if (cfg_get_str(c, "name", v[ND_NAME], &nd->name) == 0) {
+			else if (cfg_get_str(c, "name", v[ND_NAME], &nd->name)
+			    == 0) {
 				size_t o = cfg_path_key(c, "name");
 
 				for (size_t j = 0; j < i; j++)
-					cfg_check_dup(c, v[ND_NAME], "node", nd->name,
-					    cfg->nodes[j].name, &cfg->nodes[j].loc);
+					cfg_check_dup(c, v[ND_NAME], "node",
+					    nd->name, cfg->nodes[j].name,
+					    &cfg->nodes[j].loc);
 				cfg_path_pop(c, o);
 			}
 			cfg_get_kvmap(c, "labels", v[ND_LABELS], &nd->labels,

@@ -96,17 +96,17 @@ walk_peer(struct lctx *c, const struct ynode *it, size_t idx,
 	}
 	/* RFC 4271 suggests a keepalive of a third of the hold time. */
 	p->keepalive_ms = p->hold_time_ms / 3;
-	if (cfg_get_dur(c, keys[PE_KEEPALIVE], v[PE_KEEPALIVE], &p->keepalive_ms)
-	    == 0 && v[PE_KEEPALIVE] != NULL) {
+	if (cfg_get_dur(c, keys[PE_KEEPALIVE], v[PE_KEEPALIVE],
+	    &p->keepalive_ms) == 0 && v[PE_KEEPALIVE] != NULL) {
 		o = cfg_path_key(c, keys[PE_KEEPALIVE]);
 		if (p->keepalive_ms > p->hold_time_ms)
-			cfg_err(c, v[PE_KEEPALIVE], "keepalive-time %s is longer "
-			    "than hold-time %s",
+			cfg_err(c, v[PE_KEEPALIVE], "keepalive-time %s is "
+			    "longer than hold-time %s",
 			    cfg_duration_fmt(p->keepalive_ms, d1, sizeof(d1)),
 			    cfg_duration_fmt(p->hold_time_ms, d2, sizeof(d2)));
 		else if (p->keepalive_ms == 0 && p->hold_time_ms != 0)
-			cfg_err(c, v[PE_KEEPALIVE], "keepalive-time must be more "
-			    "than 0 when hold-time is not 0");
+			cfg_err(c, v[PE_KEEPALIVE], "keepalive-time must be "
+			    "more than 0 when hold-time is not 0");
 		cfg_path_pop(c, o);
 	}
 	if (keys[PE_CONNECT] != NULL &&
@@ -121,8 +121,9 @@ walk_peer(struct lctx *c, const struct ynode *it, size_t idx,
 	    p->password != NULL && strlen(p->password) > CFG_MD5_KEY_MAX) {
 		o = cfg_path_key(c, "password");
 		/* The length only: the value is a secret. */
-		cfg_err(c, v[PE_PASSWORD], "longer than %d bytes (%zu), the limit of "
-		    "a TCP MD5 key", CFG_MD5_KEY_MAX, strlen(p->password));
+		cfg_err(c, v[PE_PASSWORD], "longer than %d bytes (%zu), the "
+		    "limit of a TCP MD5 key", CFG_MD5_KEY_MAX,
+		    strlen(p->password));
 		cfg_path_pop(c, o);
 	}
 
@@ -139,8 +140,8 @@ walk_peer(struct lctx *c, const struct ynode *it, size_t idx,
 		    cfg_parse_u64(m->str, &ttl) == 0 && ttl >= 1 && ttl <= 255)
 			p->ebgp_multihop = (uint8_t)ttl;
 		else if (cfg_scalar(c, m) != NULL)
-			cfg_err(c, m, "expected true, false or a TTL 1..255, got "
-			    "\"%s\"", m->str);
+			cfg_err(c, m, "expected true, false or a TTL 1..255, "
+			    "got \"%s\"", m->str);
 		cfg_path_pop(c, o);
 	}
 	if (cfg_get_addr(c, keys[PE_SOURCE], v[PE_SOURCE], 0,
@@ -152,21 +153,23 @@ walk_peer(struct lctx *c, const struct ynode *it, size_t idx,
 		    sizeof(buf)));
 		cfg_path_pop(c, o);
 	}
-	cfg_get_addr(c, "router-id", v[PE_ROUTER_ID], ADDR_AF_INET, &p->router_id);
+	cfg_get_addr(c, "router-id", v[PE_ROUTER_ID], ADDR_AF_INET,
+	    &p->router_id);
 	cfg_get_str(c, "vrf", v[PE_VRF], &p->vrf);
 	if (cfg_get_strlist(c, "vpn", v[PE_VPN], &p->vpn, &p->nvpn) == 0) {
 		o = cfg_path_key(c, "vpn");
 		for (size_t j = 0; j < p->nvpn; j++) {
-			const struct cfg_vrf *vrf = cfg_vrf_find(cfg, p->vpn[j]);
+			const struct cfg_vrf *vrf;
 			size_t o2 = cfg_path_idx(c, j);
 
+			vrf = cfg_vrf_find(cfg, p->vpn[j]);
 			if (vrf == NULL)
-				cfg_err(c, v[PE_VPN]->kids[j], "unknown vrf \"%s\" "
-				    "(VPN routes need a vrfs: entry with a "
-				    "route-distinguisher)", p->vpn[j]);
+				cfg_err(c, v[PE_VPN]->kids[j], "unknown vrf "
+				    "\"%s\" (VPN routes need a vrfs: entry "
+				    "with a route-distinguisher)", p->vpn[j]);
 			else if (vrf->route_distinguisher == NULL)
-				cfg_err(c, v[PE_VPN]->kids[j], "vrf \"%s\" has no "
-				    "route-distinguisher, which VPN routes "
+				cfg_err(c, v[PE_VPN]->kids[j], "vrf \"%s\" has "
+				    "no route-distinguisher, which VPN routes "
 				    "need", p->vpn[j]);
 			cfg_path_pop(c, o2);
 		}
@@ -235,8 +238,8 @@ cfg_walk_peers(struct lctx *c, const struct ynode *n)
 			    (c->legacy ? "peer-address" : "address"));
 
 			if (nn == NULL)
-				nn = cfg_map_get(it, c->legacy ? "peer-address" :
-				    "address");
+				nn = cfg_map_get(it, c->legacy ?
+				    "peer-address" : "address");
 			for (size_t j = 0; j < i; j++)
 				cfg_check_dup(c, nn, "peer", p->name,
 				    cfg->peers[j].name, &cfg->peers[j].loc);

@@ -56,8 +56,8 @@ parse_range(struct lctx *c, const struct ynode *n, struct cfg_range *r)
 		if (prefix_parse(s, &p, false) == -1) {
 			struct prefix q = prefix_of(&p.addr, p.len);
 
-			cfg_err(c, n, "CIDR %s has host bits set (did you mean %s?)",
-			    s, prefix_ntop(&q, a, sizeof(a)));
+			cfg_err(c, n, "CIDR %s has host bits set (did you mean "
+			    "%s?)", s, prefix_ntop(&q, a, sizeof(a)));
 			return;
 		}
 		r->is_cidr = true;
@@ -176,10 +176,10 @@ parse_communities(struct lctx *c, const char *key, const struct ynode *n,
 			if (found || cfg_parse_community(s, &v) == 0)
 				*GROW(a->communities, a->ncommunities) = v;
 			else
-				cfg_err(c, n->kids[i], "invalid community \"%s\" "
-				    "(expected ASN:VALUE with 16-bit numbers, "
-				    "a well-known name or a bgp-communities "
-				    "alias)", s);
+				cfg_err(c, n->kids[i], "invalid community "
+				    "\"%s\" (expected ASN:VALUE with 16-bit "
+				    "numbers, a well-known name or a "
+				    "bgp-communities alias)", s);
 		}
 		cfg_path_pop(c, old2);
 	}
@@ -208,9 +208,10 @@ parse_large_communities(struct lctx *c, const struct ynode *n,
 				*GROW(a->large_communities,
 				    a->nlarge_communities) = lc;
 			else
-				cfg_err(c, n->kids[i], "invalid large community "
-				    "\"%s\" (expected GLOBAL:LOCAL1:LOCAL2 with "
-				    "32-bit numbers)", s);
+				cfg_err(c, n->kids[i], "invalid large "
+				    "community \"%s\" (expected "
+				    "GLOBAL:LOCAL1:LOCAL2 with 32-bit numbers)",
+				    s);
 		}
 		cfg_path_pop(c, old2);
 	}
@@ -233,9 +234,9 @@ check_agg(struct lctx *c, const char *key, const struct ynode *n,
 			continue;
 		longest = range_longest_cidr(&r->range);
 		if ((unsigned)len < longest) {
-			cfg_err(c, n, "%s %d is shorter than the /%u in the pool's "
-			    "%s: the aggregate would cover addresses outside "
-			    "the pool", key, len, longest,
+			cfg_err(c, n, "%s %d is shorter than the /%u in the "
+			    "pool's %s: the aggregate would cover addresses "
+			    "outside the pool", key, len, longest,
 			    range_text(r, t, sizeof(t)));
 			break;
 		}
@@ -272,8 +273,8 @@ parse_advert(struct lctx *c, const struct ynode *const *v,
 	}
 	parse_communities(c, keys[AD_COMMS], v[AD_COMMS], a);
 	parse_large_communities(c, v[AD_LCOMMS], a);
-	if (cfg_get_strlist(c, "peers", v[AD_PEERS], &a->peers, &a->npeers) == 0 &&
-	    a->npeers > 0) {
+	if (cfg_get_strlist(c, "peers", v[AD_PEERS], &a->peers, &a->npeers)
+	    == 0 && a->npeers > 0) {
 		size_t old = cfg_path_key(c, "peers");
 
 		for (size_t j = 0; j < a->npeers; j++) {
@@ -342,8 +343,8 @@ walk_pool(struct lctx *c, const struct ynode *it, size_t idx,
 		o = cfg_path_key(c, "addresses");
 		if (cfg_want_seq(c, an) == 0) {
 			if (an->n == 0)
-				cfg_err(c, an, "a pool needs at least one address "
-				    "range");
+				cfg_err(c, an, "a pool needs at least one "
+				    "address range");
 			for (size_t i = 0; i < an->n; i++) {
 				size_t o2 = cfg_path_idx(c, i);
 
@@ -356,9 +357,10 @@ walk_pool(struct lctx *c, const struct ynode *it, size_t idx,
 		cfg_path_pop(c, o);
 	}
 	cfg_get_bool(c, "auto-assign", v[PO_AUTO], &pool->auto_assign);
-	cfg_get_bool(c, "avoid-buggy-ips", v[PO_AVOID], &pool->avoid_buggy_ips);
-	if (cfg_get_str(c, "vrf", v[PO_VRF], &pool->vrf) == 0 && pool->vrf != NULL &&
-	    !vrf_known(cfg, pool->vrf)) {
+	cfg_get_bool(c, "avoid-buggy-ips", v[PO_AVOID],
+	    &pool->avoid_buggy_ips);
+	if (cfg_get_str(c, "vrf", v[PO_VRF], &pool->vrf) == 0 &&
+	    pool->vrf != NULL && !vrf_known(cfg, pool->vrf)) {
 		o = cfg_path_key(c, "vrf");
 		cfg_err(c, v[PO_VRF], "unknown vrf \"%s\" (no peer has vrf: %s "
 		    "and vrfs: has no entry for it)", pool->vrf, pool->vrf);
@@ -372,17 +374,18 @@ walk_pool(struct lctx *c, const struct ynode *it, size_t idx,
 			if (v[k] == NULL || k == PO_SEL || k == PO_SELS)
 				continue;
 			o = cfg_path_key(c, keys[k]);
-			cfg_err(c, v[k], "%s is only for bgp pools: a layer2 pool "
-			    "is not announced by BGP", keys[k]);
+			cfg_err(c, v[k], "%s is only for bgp pools: a layer2 "
+			    "pool is not announced by BGP", keys[k]);
 			cfg_path_pop(c, o);
 		}
 		if (v[PO_WECMP] != NULL) {
 			o = cfg_path_key(c, "weighted-ecmp");
-			cfg_err(c, v[PO_WECMP], "weighted-ecmp is only for bgp pools");
+			cfg_err(c, v[PO_WECMP], "weighted-ecmp is only for bgp "
+			    "pools");
 			cfg_path_pop(c, o);
 		}
-		cfg_get_strlist(c, "interfaces", v[PO_IFACES], &pool->interfaces,
-		    &pool->ninterfaces);
+		cfg_get_strlist(c, "interfaces", v[PO_IFACES],
+		    &pool->interfaces, &pool->ninterfaces);
 		return;
 	}
 	cfg_get_bool(c, "weighted-ecmp", v[PO_WECMP], &pool->weighted_ecmp);
@@ -416,8 +419,8 @@ walk_pool(struct lctx *c, const struct ynode *it, size_t idx,
 				a->loc = cfg_loc_of(an->kids[i]);
 				a->aggregation_length = 32;
 				a->aggregation_length_v6 = 128;
-				if (cfg_map_keys(c, an->kids[i], akeys, AD__N, av)
-				    == 0)
+				if (cfg_map_keys(c, an->kids[i], akeys, AD__N,
+				    av) == 0)
 					parse_advert(c, av, akeys, pool, a);
 				cfg_path_pop(c, o2);
 			}

@@ -31,12 +31,14 @@ parse_expr(struct lctx *c, const struct ynode *n, struct cfg_sel_expr *e)
 	if (cfg_map_keys(c, n, expr_keys, EX__N, v) == -1)
 		return -1;
 	if (v[EX_KEY] == NULL || v[EX_OP] == NULL) {
-		cfg_err(c, n, "a match expression needs \"key\" and \"operator\"");
+		cfg_err(c, n, "a match expression needs \"key\" and "
+		    "\"operator\"");
 		ret = -1;
 	}
 	if (cfg_get_str(c, "key", v[EX_KEY], &e->key) == -1 ||
 	    cfg_get_str(c, "operator", v[EX_OP], &op) == -1 ||
-	    cfg_get_strlist(c, "values", v[EX_VALUES], &e->values, &e->nvalues) == -1)
+	    cfg_get_strlist(c, "values", v[EX_VALUES], &e->values,
+	    &e->nvalues) == -1)
 		ret = -1;
 	if (op == NULL)
 		return -1;
@@ -45,14 +47,14 @@ parse_expr(struct lctx *c, const struct ynode *n, struct cfg_sel_expr *e)
 			break;
 	old = cfg_path_key(c, "operator");
 	if (i == 4) {
-		cfg_err(c, v[EX_OP], "unknown operator \"%s\" (expected In, NotIn, "
-		    "Exists or DoesNotExist)", op);
+		cfg_err(c, v[EX_OP], "unknown operator \"%s\" (expected In, "
+		    "NotIn, Exists or DoesNotExist)", op);
 		ret = -1;
 	} else {
 		e->op = (enum cfg_sel_op)i;
 		if (i <= CFG_SEL_NOT_IN && e->nvalues == 0) {
-			cfg_err(c, v[EX_OP], "%s needs a non-empty \"values\" list",
-			    ops[i]);
+			cfg_err(c, v[EX_OP], "%s needs a non-empty \"values\" "
+			    "list", ops[i]);
 			ret = -1;
 		} else if (i > CFG_SEL_NOT_IN && e->nvalues > 0) {
 			cfg_err(c, v[EX_OP], "%s takes no \"values\"", ops[i]);
@@ -103,7 +105,8 @@ cfg_parse_selector(struct lctx *c, const char *mapkey, const struct ynode *map,
 
 	if (map != NULL && list != NULL) {
 		old = cfg_path_key(c, listkey);
-		cfg_err(c, list, "use either %s or %s, not both", mapkey, listkey);
+		cfg_err(c, list, "use either %s or %s, not both", mapkey,
+		    listkey);
 		cfg_path_pop(c, old);
 		ret = -1;
 	} else if (map != NULL) {

@@ -71,8 +71,8 @@ parse_port(struct lctx *c, const struct ynode *n, struct cfg_port *pt)
 	    proto != NULL && parse_l4(proto, &pt->proto) == -1) {
 		size_t o = cfg_path_key(c, "protocol");
 
-		cfg_err(c, v[PT_PROTOCOL], "unknown protocol \"%s\" (expected TCP, "
-		    "UDP or SCTP)", proto);
+		cfg_err(c, v[PT_PROTOCOL], "unknown protocol \"%s\" (expected "
+		    "TCP, UDP or SCTP)", proto);
 		cfg_path_pop(c, o);
 	}
 	free(proto);
@@ -99,8 +99,9 @@ parse_families(struct lctx *c, const struct ynode *fam,
 				else if (f != NULL && strcasecmp(f, "IPv6") == 0)
 					bit = CFG_FAMILY_IPV6;
 				else if (f != NULL)
-					cfg_err(c, fam->kids[i], "unknown family "
-					    "\"%s\" (expected IPv4 or IPv6)", f);
+					cfg_err(c, fam->kids[i], "unknown "
+					    "family \"%s\" (expected IPv4 or "
+					    "IPv6)", f);
 				if (bit != 0 && (s->families & bit))
 					cfg_err(c, fam->kids[i], "%s is listed "
 					    "twice", f);
@@ -120,8 +121,8 @@ parse_families(struct lctx *c, const struct ynode *fam,
 	o = cfg_path_key(c, "ip-family-policy");
 	if (strcasecmp(policy, "SingleStack") == 0) {
 		if (nfam > 1)
-			cfg_err(c, pol, "SingleStack allows one of ip-families, "
-			    "not both");
+			cfg_err(c, pol, "SingleStack allows one of "
+			    "ip-families, not both");
 	} else if (strcasecmp(policy, "PreferDualStack") == 0)
 		s->families = CFG_FAMILY_IPV4 | CFG_FAMILY_IPV6;
 	else if (strcasecmp(policy, "RequireDualStack") == 0) {
@@ -224,16 +225,16 @@ walk_service(struct lctx *c, const struct ynode *it, size_t idx)
 		} else {
 			/* A true 64-bit collision: compare them all. */
 			for (size_t j = 0; j < idx; j++)
-				cfg_check_dup(c, v[SV_NAME], "service", s->name,
-				    cfg->services[j].name, &cfg->services[j].loc);
+				cfg_check_dup(c, v[SV_NAME], "service",
+				    s->name, cfg->services[j].name,
+				    &cfg->services[j].loc);
 		}
 		cfg_path_pop(c, o);
 	}
 	cfg_get_str(c, "sharing-key", v[SV_SHARING], &s->sharing_key);
-	if (cfg_get_str(c, "pool", v[SV_POOL], &s->pool) == 0 && s->pool != NULL &&
-	    cfg_pool_find(cfg, s->pool) == NULL) {
-		const char **names = xrealloc(NULL, (cfg->npools + 1) *
-		    sizeof(*names));
+	if (cfg_get_str(c, "pool", v[SV_POOL], &s->pool) == 0 &&
+	    s->pool != NULL && cfg_pool_find(cfg, s->pool) == NULL) {
+		const char **names = xcalloc(cfg->npools + 1, sizeof(*names));
 		const char *near;
 
 		for (size_t i = 0; i < cfg->npools; i++)
@@ -241,8 +242,8 @@ walk_service(struct lctx *c, const struct ynode *it, size_t idx)
 		near = cfg_nearest(s->pool, names, cfg->npools);
 		o = cfg_path_key(c, "pool");
 		if (near != NULL)
-			cfg_err(c, v[SV_POOL], "unknown pool \"%s\" (did you mean "
-			    "\"%s\"?)", s->pool, near);
+			cfg_err(c, v[SV_POOL], "unknown pool \"%s\" (did you "
+			    "mean \"%s\"?)", s->pool, near);
 		else
 			cfg_err(c, v[SV_POOL], "unknown pool \"%s\"", s->pool);
 		cfg_path_pop(c, o);
@@ -259,8 +260,8 @@ walk_service(struct lctx *c, const struct ynode *it, size_t idx)
 				struct addr a;
 
 				if (str != NULL && addr_parse(str, &a) == -1)
-					cfg_err(c, an->kids[i], "invalid IP address "
-					    "\"%s\"", str);
+					cfg_err(c, an->kids[i], "invalid IP "
+					    "address \"%s\"", str);
 				else if (str != NULL) {
 					*GROW(s->addresses, s->naddresses) = a;
 					check_static(c, an->kids[i], idx,
@@ -283,16 +284,16 @@ walk_service(struct lctx *c, const struct ynode *it, size_t idx)
 		cfg_path_pop(c, o);
 	}
 	parse_families(c, v[SV_FAMILIES], v[SV_POLICY], s);
-	if (cfg_get_str(c, "external-traffic-policy", v[SV_TRAFFIC], &tp) == 0 &&
-	    tp != NULL) {
+	if (cfg_get_str(c, "external-traffic-policy", v[SV_TRAFFIC], &tp)
+	    == 0 && tp != NULL) {
 		o = cfg_path_key(c, "external-traffic-policy");
 		if (strcasecmp(tp, "Cluster") == 0)
 			s->traffic_policy = CFG_TRAFFIC_CLUSTER;
 		else if (strcasecmp(tp, "Local") == 0)
 			s->traffic_policy = CFG_TRAFFIC_LOCAL;
 		else
-			cfg_err(c, v[SV_TRAFFIC], "unknown policy \"%s\" (expected "
-			    "Cluster or Local)", tp);
+			cfg_err(c, v[SV_TRAFFIC], "unknown policy \"%s\" "
+			    "(expected Cluster or Local)", tp);
 		cfg_path_pop(c, o);
 	}
 	free(tp);
@@ -308,9 +309,9 @@ walk_service(struct lctx *c, const struct ynode *it, size_t idx)
 
 			if (cfg_parse_u64(kv[i].value, &cnt) == -1 ||
 			    cnt > UINT32_MAX)
-				cfg_err(c, cfg_map_get(v[SV_ENDPOINTS], kv[i].key),
-				    "expected a count of ready endpoints, got "
-				    "\"%s\"", kv[i].value);
+				cfg_err(c, cfg_map_get(v[SV_ENDPOINTS],
+				    kv[i].key), "expected a count of ready "
+				    "endpoints, got \"%s\"", kv[i].value);
 			else {
 				struct cfg_endpoint *e = GROW(s->endpoints,
 				    s->nendpoints);

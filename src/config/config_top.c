@@ -48,16 +48,18 @@ cfg_walk_config(struct lctx *c, const struct ynode *root)
 	    == 0 && cfg->status_listen != NULL) {
 		size_t o = cfg_path_key(c, "status-listen");
 
-		if (cfg_parse_hostport(cfg->status_listen, true, &a, &port) == -1)
-			cfg_err(c, v[TOP_STATUS], "invalid address \"%s\" (expected "
-			    "IP:PORT or [IPv6]:PORT)", cfg->status_listen);
+		if (cfg_parse_hostport(cfg->status_listen, true, &a, &port)
+		    == -1)
+			cfg_err(c, v[TOP_STATUS], "invalid address \"%s\" "
+			    "(expected IP:PORT or [IPv6]:PORT)",
+			    cfg->status_listen);
 		else if (!addr_is_loopback(&a) &&
 		    cfg->status_token_file == NULL && !cfg->status_insecure)
 			/* Status tells a lot about the network: exposing
 			 * it is a decision, not a default. */
-			cfg_err(c, v[TOP_STATUS], "%s is not a loopback address: "
-			    "set status-token-file (bearer token) or "
-			    "status-insecure: true", cfg->status_listen);
+			cfg_err(c, v[TOP_STATUS], "%s is not a loopback "
+			    "address: set status-token-file (bearer token) "
+			    "or status-insecure: true", cfg->status_listen);
 		cfg_path_pop(c, o);
 	}
 	if (cfg->status_listen == NULL)
@@ -67,7 +69,8 @@ cfg_walk_config(struct lctx *c, const struct ynode *root)
 		uint64_t lport = 179;
 
 		/* 0 is allowed here: it turns the listener off. */
-		cfg_get_uint(c, "bgp-listen-port", v[TOP_BGP_PORT], 0, 65535, &lport);
+		cfg_get_uint(c, "bgp-listen-port", v[TOP_BGP_PORT], 0, 65535,
+		    &lport);
 		cfg->bgp_listen_port = (uint16_t)lport;
 	}
 	cfg_walk_aliases(c, "bgp-communities", v[TOP_COMMS]);

@@ -46,8 +46,9 @@ cfg_walk_vrfs(struct lctx *c, const struct ynode *n)
 		    rd != NULL) {
 			o = cfg_path_key(c, "route-distinguisher");
 			if (cfg_parse_rd(rd, vrf->rd) == -1)
-				cfg_err(c, v[VR_RD], "invalid route distinguisher "
-				    "\"%s\" (expected ASN:NN or IPv4:NN)", rd);
+				cfg_err(c, v[VR_RD], "invalid route "
+				    "distinguisher \"%s\" (expected ASN:NN or "
+				    "IPv4:NN)", rd);
 			else
 				vrf->route_distinguisher = xstrdup(
 				    cfg_rdrt_fmt(vrf->rd[1], vrf->rd + 2, buf,
@@ -59,16 +60,18 @@ cfg_walk_vrfs(struct lctx *c, const struct ynode *n)
 			char **rts = NULL;
 			size_t nrts = 0;
 
-			cfg_get_strlist(c, "route-targets", v[VR_RTS], &rts, &nrts);
+			cfg_get_strlist(c, "route-targets", v[VR_RTS], &rts,
+			    &nrts);
 			o = cfg_path_key(c, "route-targets");
 			for (size_t j = 0; j < nrts; j++) {
 				uint8_t rt[8];
 				size_t o2 = cfg_path_idx(c, j);
 
 				if (cfg_parse_rt(rts[j], rt) == -1)
-					cfg_err(c, v[VR_RTS]->kids[j], "invalid "
-					    "route target \"%s\" (expected "
-					    "ASN:NN or IPv4:NN)", rts[j]);
+					cfg_err(c, v[VR_RTS]->kids[j],
+					    "invalid route target \"%s\" "
+					    "(expected ASN:NN or IPv4:NN)",
+					    rts[j]);
 				else {
 					vrf->rt = xrealloc(vrf->rt,
 					    (vrf->nroute_targets + 1) * 8);

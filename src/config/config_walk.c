@@ -35,13 +35,11 @@ err_at(struct lctx *c, int line, int col, const char *path, const char *fmt,
 	struct lerr *e;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (path != NULL && *path != '\0') {
-		if (asprintf(&text, "%s:%d:%d: %s: %s", c->name, line, col,
-		    path, msg) == -1)
-			abort();
-	} else if (asprintf(&text, "%s:%d:%d: %s", c->name, line, col,
-	    msg) == -1)
-		abort();
+	if (path != NULL && *path != '\0')
+		text = xasprintf("%s:%d:%d: %s: %s", c->name, line, col, path,
+		    msg);
+	else
+		text = xasprintf("%s:%d:%d: %s", c->name, line, col, msg);
 	e = GROW(c->errs, c->nerrs);
 	e->line = line;
 	e->col = col;
@@ -84,10 +82,9 @@ cfg_warn(struct lctx *c, const struct ynode *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (asprintf(&text, "%s:%d:%d: warning: %s%s%s", c->name,
+	text = xasprintf("%s:%d:%d: warning: %s%s%s", c->name,
 	    n != NULL ? n->line : 1, n != NULL ? n->col : 1, c->path,
-	    *c->path != '\0' ? ": " : "", msg) == -1)
-		abort();
+	    *c->path != '\0' ? ": " : "", msg);
 	w = GROW(c->warns, c->nwarns);
 	w->line = n != NULL ? n->line : 1;
 	w->col = n != NULL ? n->col : 1;
@@ -222,8 +219,8 @@ cfg_map_keys(struct lctx *c, const struct ynode *n, const char *const *names,
 			const char *near = cfg_nearest(key->str, names, nnames);
 
 			if (near != NULL)
-				cfg_err(c, key, "unknown key \"%s\" (did you mean "
-				    "\"%s\"?)", key->str, near);
+				cfg_err(c, key, "unknown key \"%s\" (did you "
+				    "mean \"%s\"?)", key->str, near);
 			else
 				cfg_err(c, key, "unknown key \"%s\"", key->str);
 		} else if (vals[i] != NULL)
@@ -242,7 +239,8 @@ const char *
 cfg_scalar(struct lctx *c, const struct ynode *n)
 {
 	if (n->type != YN_SCALAR) {
-		cfg_err(c, n, "expected a single value, got %s", cfg_kind_name(n));
+		cfg_err(c, n, "expected a single value, got %s",
+		    cfg_kind_name(n));
 		return NULL;
 	}
 	if (n->is_null) {
@@ -366,7 +364,8 @@ fail:
 }
 
 int
-cfg_get_asn(struct lctx *c, const char *key, const struct ynode *n, uint32_t *out)
+cfg_get_asn(struct lctx *c, const char *key, const struct ynode *n,
+    uint32_t *out)
 {
 	size_t old;
 	const char *s;
@@ -379,8 +378,8 @@ cfg_get_asn(struct lctx *c, const char *key, const struct ynode *n, uint32_t *ou
 	if ((s = cfg_scalar(c, n)) == NULL)
 		goto fail;
 	if (cfg_parse_u64(s, &v) == -1 || v > UINT32_MAX) {
-		cfg_err(c, n, "invalid AS number \"%s\" (expected 1..4294967295)",
-		    s);
+		cfg_err(c, n, "invalid AS number \"%s\" (expected "
+		    "1..4294967295)", s);
 		goto fail;
 	}
 	if (v == 0) {
@@ -395,7 +394,8 @@ fail:
 }
 
 int
-cfg_get_port(struct lctx *c, const char *key, const struct ynode *n, uint16_t *out)
+cfg_get_port(struct lctx *c, const char *key, const struct ynode *n,
+    uint16_t *out)
 {
 	uint64_t v;
 
@@ -407,7 +407,8 @@ cfg_get_port(struct lctx *c, const char *key, const struct ynode *n, uint16_t *o
 }
 
 int
-cfg_get_dur(struct lctx *c, const char *key, const struct ynode *n, uint32_t *out)
+cfg_get_dur(struct lctx *c, const char *key, const struct ynode *n,
+    uint32_t *out)
 {
 	size_t old;
 	const char *s;
@@ -419,8 +420,8 @@ cfg_get_dur(struct lctx *c, const char *key, const struct ynode *n, uint32_t *ou
 	if ((s = cfg_scalar(c, n)) == NULL)
 		goto fail;
 	if (cfg_parse_duration(s, out) == -1) {
-		cfg_err(c, n, "invalid duration \"%s\" (expected e.g. 90s, 300ms, "
-		    "2m, 1h, or a number of seconds)", s);
+		cfg_err(c, n, "invalid duration \"%s\" (expected e.g. 90s, "
+		    "300ms, 2m, 1h, or a number of seconds)", s);
 		goto fail;
 	}
 	ret = 0;
@@ -525,7 +526,8 @@ cfg_get_kvmap(struct lctx *c, const char *key, const struct ynode *n,
 		    n->kids[k + 1]->str : cfg_scalar(c, n->kids[k + 1]);
 		for (size_t j = 0; j < *nout; j++)
 			if (strcmp((*out)[j].key, ks) == 0) {
-				cfg_err(c, n->kids[k], "duplicate key \"%s\"", ks);
+				cfg_err(c, n->kids[k], "duplicate key \"%s\"",
+				    ks);
 				ret = -1;
 			}
 		if (vs == NULL)
@@ -543,7 +545,8 @@ cfg_get_kvmap(struct lctx *c, const char *key, const struct ynode *n,
 
 /* "ip:port", "[v6]:port", or a bare address (then port stays as is). */
 int
-cfg_parse_hostport(const char *s, bool need_port, struct addr *a, uint16_t *port)
+cfg_parse_hostport(const char *s, bool need_port, struct addr *a,
+    uint16_t *port)
 {
 	char host[ADDR_STRLEN];
 	const char *ps = NULL;
@@ -623,6 +626,6 @@ cfg_check_dup(struct lctx *c, const struct ynode *n, const char *what,
     const char *name, const char *prev_name, const struct cfg_loc *prev)
 {
 	if (prev_name != NULL && strcmp(prev_name, name) == 0)
-		cfg_err(c, n, "duplicate %s name \"%s\" (first defined at line %d)",
-		    what, name, prev->line);
+		cfg_err(c, n, "duplicate %s name \"%s\" (first defined at "
+		    "line %d)", what, name, prev->line);
 }

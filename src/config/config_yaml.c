@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bgplb/log.h"
 #include "config_priv.h"
 
 #define YN_MAX_DEPTH	64
@@ -177,7 +178,7 @@ cfg_yn_parse(struct lctx *c, const char *buf, size_t len, struct locmap map,
 	*docs = NULL;
 	*ndocs = 0;
 	if (!yaml_parser_initialize(&b.parser))
-		abort();
+		fatalx("out of memory (YAML parser)");
 	yaml_parser_set_input_string(&b.parser, (const unsigned char *)buf, len);
 	for (;;) {
 		if (yb_next(&b, &ev) == -1)
