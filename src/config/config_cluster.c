@@ -1,9 +1,9 @@
 /*
  * config_cluster.c - Kubernetes mode's two-part configuration: which
  * top-level keys belong to the cluster's ConfigMap and which to the
- * daemon's own file (a key in the other place gets a warning), reading the
- * ConfigMap's part (cfg_load_cluster) and making one config of the two
- * (cfg_k8s_local_only, cfg_k8s_merge).
+ * daemon's own file (a key in the other place gets a warning), and making
+ * one config of the two (cfg_k8s_local_only, cfg_k8s_merge).  The
+ * ConfigMap's part is read by config_load.c, as a document of its own.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -88,13 +88,6 @@ cfg_k8s_config_map_name(const struct ynode *k8s)
 	if (cm != NULL && cm->type == YN_SCALAR && !cm->is_null)
 		return cm->str;
 	return CFG_DEF_CONFIG_MAP;
-}
-
-struct cfg *
-cfg_load_cluster(const char *name, const char *buf, size_t len,
-    struct cfg_errors *errs)
-{
-	return cfg_load_part(name, buf, len, true, errs);
 }
 
 void

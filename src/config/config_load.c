@@ -132,8 +132,8 @@ lerr_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-struct cfg *
-cfg_load_part(const char *name, const char *buf, size_t len, bool cluster,
+static struct cfg *
+load_buf(const char *name, const char *buf, size_t len, bool cluster,
     struct cfg_errors *errs)
 {
 	struct lctx c = { .name = name, .pools_key = "pools",
@@ -233,7 +233,14 @@ struct cfg *
 cfg_load_buf(const char *name, const char *buf, size_t len,
     struct cfg_errors *errs)
 {
-	return cfg_load_part(name, buf, len, false, errs);
+	return load_buf(name, buf, len, false, errs);
+}
+
+struct cfg *
+cfg_load_cluster(const char *name, const char *buf, size_t len,
+    struct cfg_errors *errs)
+{
+	return load_buf(name, buf, len, true, errs);
 }
 
 struct cfg *

@@ -129,7 +129,6 @@ int	cfg_yn_parse(struct lctx *, const char *buf, size_t len,
 	    struct locmap, struct ynode ***docs, size_t *ndocs);
 void	cfg_yn_free(struct ynode *);
 const struct ynode *cfg_map_get(const struct ynode *, const char *key);
-const char *cfg_kind_name(const struct ynode *);
 
 /* config_walk.c */
 void	cfg_err(struct lctx *, const struct ynode *, const char *fmt, ...)
@@ -141,6 +140,7 @@ void	cfg_warn(struct lctx *, const struct ynode *, const char *fmt, ...)
 size_t	cfg_path_key(struct lctx *, const char *key);
 size_t	cfg_path_idx(struct lctx *, size_t i);
 void	cfg_path_pop(struct lctx *, size_t old);
+const char *cfg_kind_name(const struct ynode *);
 struct cfg_loc cfg_loc_of(const struct ynode *);
 const char *cfg_nearest(const char *word, const char *const *cands, size_t n);
 int	cfg_map_keys(struct lctx *, const struct ynode *,
@@ -205,10 +205,6 @@ void	cfg_walk_kubernetes(struct lctx *, const struct ynode *);
 void	cfg_check_k8s_split(struct lctx *, const struct ynode **v,
 	    const char *cm);
 const char *cfg_k8s_config_map_name(const struct ynode *k8s);
-
-/* config_load.c: the whole load; cluster: the ConfigMap's data.config. */
-struct cfg *cfg_load_part(const char *name, const char *buf, size_t len,
-	    bool cluster, struct cfg_errors *);
 
 /* config_free.c: release one part of a struct cfg (and empty it). */
 void	cfg_free_pools(struct cfg *);

@@ -128,6 +128,19 @@ cfg_path_pop(struct lctx *c, size_t old)
 	c->path[old] = '\0';
 }
 
+/* What a node is, for "expected X, got Y". */
+const char *
+cfg_kind_name(const struct ynode *n)
+{
+	if (n->type == YN_MAP)
+		return "a mapping";
+	if (n->type == YN_SEQ)
+		return "a list";
+	if (n->is_null)
+		return "nothing";
+	return "a scalar";
+}
+
 struct cfg_loc
 cfg_loc_of(const struct ynode *n)
 {

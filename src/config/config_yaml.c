@@ -218,15 +218,3 @@ cfg_map_get(const struct ynode *n, const char *key)
 			return n->kids[i + 1];
 	return NULL;
 }
-
-const char *
-cfg_kind_name(const struct ynode *n)
-{
-	if (n->type == YN_MAP)
-		return "a mapping";
-	if (n->type == YN_SEQ)
-		return "a list";
-	if (n->is_null)
-		return "nothing";
-	return "a scalar";
-}
