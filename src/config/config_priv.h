@@ -43,6 +43,10 @@
 #define CFG_DEF_CONFIG_MAP	"bgplb-system/bgplb"
 #define CFG_DEF_LEASE		"bgplb-system/bgplb-leader"
 #define CFG_DEF_LB_CLASS	"bgplb.io/lb"
+/* Leader election on the Lease: client-go's defaults. */
+#define CFG_DEF_LEASE_DURATION_MS	15000u
+#define CFG_DEF_RENEW_DEADLINE_MS	10000u
+#define CFG_DEF_RETRY_PERIOD_MS		2000u
 #define CFG_MAX_LABEL		1048575u	/* 20-bit MPLS label */
 
 enum yn_type {
