@@ -10,8 +10,6 @@
 
 #include "config_priv.h"
 
-/* ---- selectors --------------------------------------------------------- */
-
 enum { SE_LABELS, SE_EXPRS, SE__N };
 static const char *const sel_keys[SE__N] = { "match-labels",
     "match-expressions" };

@@ -18,8 +18,6 @@
 
 #define YN_MAX_DEPTH	64
 
-/* ---- the node tree ---------------------------------------------------- */
-
 void
 cfg_yn_free(struct ynode *n)
 {
