@@ -724,7 +724,9 @@ static const struct {
 	{ "kubernetes: {renew-deadline: 14500ms}\n", 0, 14500, 0 },
 	{ "kubernetes: {renew-deadline: 3s}\n", 0, 3000, 0 },
 	{ "kubernetes: {retry-period: 500ms}\n", 0, 0, 500 },
-	{ "kubernetes: {retry-period: 9s}\n", 0, 0, 9000 },
+	{ "kubernetes: {retry-period: 8s}\n", 0, 0, 8000 },
+	/* Just over 1.2 times the default retry-period of 2s. */
+	{ "kubernetes: {renew-deadline: 2401ms}\n", 0, 2401, 0 },
 	{ "kubernetes: {lease-duration: 2s, renew-deadline: 1500ms, "
 	  "retry-period: 1s}\n", 2, 1500, 1000 },
 };
@@ -786,12 +788,19 @@ static const struct {
 	{ "kubernetes:\n  renew-deadline: 20s\n",
 	  "k.yaml:2:19: kubernetes.renew-deadline: lease-duration 15s (the "
 	  "default) must be longer than renew-deadline 20s\n" },
-	{ "kubernetes:\n  renew-deadline: 2s\n",
-	  "k.yaml:2:19: kubernetes.renew-deadline: renew-deadline 2s must be "
-	  "longer than retry-period 2s (the default)\n" },
-	{ "kubernetes:\n  retry-period: 10s\n",
+	/* renew-deadline over retry-period times client-go's JitterFactor. */
+	{ "kubernetes:\n  renew-deadline: 2400ms\n",
+	  "k.yaml:2:19: kubernetes.renew-deadline: renew-deadline 2400ms must "
+	  "be longer than retry-period 2s (the default) times client-go's "
+	  "jitter factor 1.2 (2400ms)\n" },
+	{ "kubernetes:\n  retry-period: 9s\n",
 	  "k.yaml:2:17: kubernetes.retry-period: renew-deadline 10s (the "
-	  "default) must be longer than retry-period 10s\n" },
+	  "default) must be longer than retry-period 9s times client-go's "
+	  "jitter factor 1.2 (10800ms)\n" },
+	{ "kubernetes:\n  renew-deadline: 1ms\n  retry-period: 1ms\n",
+	  "k.yaml:2:19: kubernetes.renew-deadline: renew-deadline 1ms must be "
+	  "longer than retry-period 1ms times client-go's jitter factor 1.2 "
+	  "(1.2ms)\n" },
 	{ "kubernetes:\n  lease-duration: 30s\n  renew-deadline: 40s\n",
 	  "k.yaml:2:19: kubernetes.lease-duration: lease-duration 30s must be "
 	  "longer than renew-deadline 40s\n" },
@@ -800,7 +809,8 @@ static const struct {
 	  "k.yaml:2:19: kubernetes.lease-duration: lease-duration 5s must be "
 	  "longer than renew-deadline 5s\n"
 	  "k.yaml:3:19: kubernetes.renew-deadline: renew-deadline 5s must be "
-	  "longer than retry-period 5s\n" },
+	  "longer than retry-period 5s times client-go's jitter factor 1.2 "
+	  "(6s)\n" },
 	/* An invalid value is reported once, not compared as well. */
 	{ "kubernetes:\n  lease-duration: 1500ms\n  renew-deadline: 20s\n",
 	  "k.yaml:2:19: kubernetes.lease-duration: lease-duration 1500ms is not "

@@ -4,6 +4,7 @@
  * the configuration, the Lease of the allocators' leader election and its
  * timing, and the load balancer class this daemon serves.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "config_priv.h"
@@ -57,26 +58,43 @@ get_election_dur(struct lctx *c, const char *key, const struct ynode *n,
 }
 
 /*
- * a must be longer than b, as client-go requires of leaseDuration over
- * renewDeadline and of renewDeadline over retryPeriod.  A key not set
- * stands for its default; the error goes to the longer key when it is set,
- * else to the shorter.
+ * a must be longer than b times factor/10, as client-go requires of
+ * leaseDuration over renewDeadline (factor 10) and of renewDeadline over
+ * retryPeriod times its JitterFactor (1.2: factor 12), and as
+ * k8s_leader_new() checks again.  A key not set stands for its default;
+ * the error goes to the longer key when it is set, else to the shorter.
  */
 static void
 check_longer(struct lctx *c, const char *akey, const struct ynode *an,
-    uint32_t a_ms, const char *bkey, const struct ynode *bn, uint32_t b_ms)
+    uint32_t a_ms, const char *bkey, const struct ynode *bn, uint32_t b_ms,
+    unsigned factor)
 {
-	char d1[32], d2[32];
+	char d1[32], d2[32], d3[32], jitter[80] = "";
+	uint64_t bound10 = (uint64_t)b_ms * factor;	/* tenths of a ms */
 	size_t o;
 
-	if (a_ms > b_ms)
+	if ((uint64_t)a_ms * 10 > bound10)
 		return;
+	if (factor != 10) {
+		if (bound10 % 10 == 0 && bound10 / 10 <= UINT32_MAX)
+			cfg_duration_fmt((uint32_t)(bound10 / 10), d3,
+			    sizeof(d3));
+		else if (bound10 % 10 == 0)
+			snprintf(d3, sizeof(d3), "%llums",
+			    (unsigned long long)(bound10 / 10));
+		else
+			snprintf(d3, sizeof(d3), "%llu.%llums",
+			    (unsigned long long)(bound10 / 10),
+			    (unsigned long long)(bound10 % 10));
+		snprintf(jitter, sizeof(jitter), " times client-go's jitter "
+		    "factor %u.%u (%s)", factor / 10, factor % 10, d3);
+	}
 	o = cfg_path_key(c, an != NULL ? akey : bkey);
-	cfg_err(c, an != NULL ? an : bn, "%s %s%s must be longer than %s %s%s",
-	    akey, cfg_duration_fmt(a_ms, d1, sizeof(d1)),
+	cfg_err(c, an != NULL ? an : bn, "%s %s%s must be longer than %s "
+	    "%s%s%s", akey, cfg_duration_fmt(a_ms, d1, sizeof(d1)),
 	    an == NULL ? " (the default)" : "", bkey,
 	    cfg_duration_fmt(b_ms, d2, sizeof(d2)),
-	    bn == NULL ? " (the default)" : "");
+	    bn == NULL ? " (the default)" : "", jitter);
 	cfg_path_pop(c, o);
 }
 
@@ -126,10 +144,10 @@ walk_election(struct lctx *c, const struct ynode *const *v,
 
 	if (lease_ok && renew_ok)
 		check_longer(c, "lease-duration", ln, lease_ms,
-		    "renew-deadline", v[KU_RENEW_DEADLINE], renew_ms);
+		    "renew-deadline", v[KU_RENEW_DEADLINE], renew_ms, 10);
 	if (renew_ok && retry_ok)
 		check_longer(c, "renew-deadline", v[KU_RENEW_DEADLINE],
-		    renew_ms, "retry-period", v[KU_RETRY_PERIOD], retry_ms);
+		    renew_ms, "retry-period", v[KU_RETRY_PERIOD], retry_ms, 12);
 }
 
 void
