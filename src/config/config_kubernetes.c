@@ -60,8 +60,8 @@ get_election_dur(struct lctx *c, const char *key, const struct ynode *n,
 /*
  * a must be longer than b times factor/10, as client-go requires of
  * leaseDuration over renewDeadline (factor 10) and of renewDeadline over
- * retryPeriod times its JitterFactor (1.2: factor 12), and as
- * k8s_leader_new() checks again.  A key not set stands for its default;
+ * retryPeriod times its JitterFactor (1.2: factor 12), and as the leader
+ * elector in src/k8s checks again.  A key not set stands for its default;
  * the error goes to the longer key when it is set, else to the shorter.
  */
 static void
