@@ -707,6 +707,210 @@ START_TEST(test_proto_name)
 }
 END_TEST
 
+/*
+ * Leader election timing in the daemon's kubernetes: section (client-go's
+ * lease-duration, renew-deadline, retry-period; 0 = default).
+ */
+static const struct {
+	const char *text;
+	unsigned lease_s, renew_ms, retry_ms;
+} election_ok[] = {
+	{ "kubernetes: {}\n", 0, 0, 0 },
+	{ "kubernetes:\n  lease-duration: 60s\n  renew-deadline: 40s\n"
+	  "  retry-period: 5s\n", 60, 40000, 5000 },
+	{ "kubernetes: {lease-duration: 1m}\n", 60, 0, 0 },
+	{ "kubernetes: {lease-duration: 90}\n", 90, 0, 0 },
+	{ "kubernetes: {lease-duration: 11s}\n", 11, 0, 0 },
+	{ "kubernetes: {renew-deadline: 14500ms}\n", 0, 14500, 0 },
+	{ "kubernetes: {renew-deadline: 3s}\n", 0, 3000, 0 },
+	{ "kubernetes: {retry-period: 500ms}\n", 0, 0, 500 },
+	{ "kubernetes: {retry-period: 8s}\n", 0, 0, 8000 },
+	/* Just over 1.2 times the default retry-period of 2s. */
+	{ "kubernetes: {renew-deadline: 2401ms}\n", 0, 2401, 0 },
+	{ "kubernetes: {lease-duration: 2s, renew-deadline: 1500ms, "
+	  "retry-period: 1s}\n", 2, 1500, 1000 },
+};
+
+START_TEST(test_election_valid)
+{
+	struct cfg_errors errs = { 0 };
+	const char *y = election_ok[_i].text;
+	struct cfg *c = cfg_load_buf("k.yaml", y, strlen(y), &errs);
+	char *e = errors_str(&errs);
+
+	ck_assert_msg(c != NULL, "case %d: %s", _i, e);
+	ck_assert(c->kubernetes.enabled);
+	ck_assert_uint_eq(c->kubernetes.lease_duration_s,
+	    election_ok[_i].lease_s);
+	ck_assert_uint_eq(c->kubernetes.renew_deadline_ms,
+	    election_ok[_i].renew_ms);
+	ck_assert_uint_eq(c->kubernetes.retry_period_ms,
+	    election_ok[_i].retry_ms);
+	ck_assert_uint_eq(c->nwarnings, 0);
+	free(e);
+	cfg_free(c);
+	cfg_errors_free(&errs);
+}
+END_TEST
+
+static const struct {
+	const char *text;
+	const char *errors;
+} election_bad[] = {
+	{ "kubernetes:\n  lease-duration: 500ms\n",
+	  "k.yaml:2:19: kubernetes.lease-duration: lease-duration 500ms must "
+	  "be at least 1s\n" },
+	{ "kubernetes:\n  lease-duration: 0s\n",
+	  "k.yaml:2:19: kubernetes.lease-duration: lease-duration must be more "
+	  "than 0\n" },
+	{ "kubernetes:\n  lease-duration: 1500ms\n",
+	  "k.yaml:2:19: kubernetes.lease-duration: lease-duration 1500ms is not "
+	  "a whole number of seconds (a Lease holds leaseDurationSeconds)\n" },
+	{ "kubernetes:\n  lease-duration: soon\n",
+	  "k.yaml:2:19: kubernetes.lease-duration: invalid duration \"soon\" "
+	  "(expected e.g. 90s, 300ms, 2m, 1h, or a number of seconds)\n" },
+	{ "kubernetes:\n  renew-deadline: 0\n",
+	  "k.yaml:2:19: kubernetes.renew-deadline: renew-deadline must be more "
+	  "than 0\n" },
+	{ "kubernetes:\n  retry-period: 0ms\n",
+	  "k.yaml:2:17: kubernetes.retry-period: retry-period must be more "
+	  "than 0\n" },
+	{ "kubernetes:\n  retry-period: [2s]\n",
+	  "k.yaml:2:17: kubernetes.retry-period: expected a single value, got "
+	  "a list\n" },
+	{ "kubernetes:\n  renew-dealine: 5s\n",
+	  "k.yaml:2:3: kubernetes.renew-dealine: unknown key \"renew-dealine\" "
+	  "(did you mean \"renew-deadline\"?)\n" },
+	/* The order rule, with the defaults (15s, 10s, 2s) for what is unset. */
+	{ "kubernetes:\n  lease-duration: 10s\n",
+	  "k.yaml:2:19: kubernetes.lease-duration: lease-duration 10s must be "
+	  "longer than renew-deadline 10s (the default)\n" },
+	{ "kubernetes:\n  renew-deadline: 20s\n",
+	  "k.yaml:2:19: kubernetes.renew-deadline: lease-duration 15s (the "
+	  "default) must be longer than renew-deadline 20s\n" },
+	/* renew-deadline over retry-period times client-go's JitterFactor. */
+	{ "kubernetes:\n  renew-deadline: 2400ms\n",
+	  "k.yaml:2:19: kubernetes.renew-deadline: renew-deadline 2400ms must "
+	  "be longer than retry-period 2s (the default) times client-go's "
+	  "jitter factor 1.2 (2400ms)\n" },
+	{ "kubernetes:\n  retry-period: 9s\n",
+	  "k.yaml:2:17: kubernetes.retry-period: renew-deadline 10s (the "
+	  "default) must be longer than retry-period 9s times client-go's "
+	  "jitter factor 1.2 (10800ms)\n" },
+	{ "kubernetes:\n  renew-deadline: 1ms\n  retry-period: 1ms\n",
+	  "k.yaml:2:19: kubernetes.renew-deadline: renew-deadline 1ms must be "
+	  "longer than retry-period 1ms times client-go's jitter factor 1.2 "
+	  "(1.2ms)\n" },
+	{ "kubernetes:\n  lease-duration: 30s\n  renew-deadline: 40s\n",
+	  "k.yaml:2:19: kubernetes.lease-duration: lease-duration 30s must be "
+	  "longer than renew-deadline 40s\n" },
+	{ "kubernetes:\n  lease-duration: 5s\n  renew-deadline: 5s\n"
+	  "  retry-period: 5s\n",
+	  "k.yaml:2:19: kubernetes.lease-duration: lease-duration 5s must be "
+	  "longer than renew-deadline 5s\n"
+	  "k.yaml:3:19: kubernetes.renew-deadline: renew-deadline 5s must be "
+	  "longer than retry-period 5s times client-go's jitter factor 1.2 "
+	  "(6s)\n" },
+	/* An invalid value is reported once, not compared as well. */
+	{ "kubernetes:\n  lease-duration: 1500ms\n  renew-deadline: 20s\n",
+	  "k.yaml:2:19: kubernetes.lease-duration: lease-duration 1500ms is not "
+	  "a whole number of seconds (a Lease holds leaseDurationSeconds)\n" },
+};
+
+START_TEST(test_election_errors)
+{
+	struct cfg_errors errs = { 0 };
+	const char *y = election_bad[_i].text;
+	struct cfg *c = cfg_load_buf("k.yaml", y, strlen(y), &errs);
+	char *e = errors_str(&errs);
+
+	ck_assert_msg(c == NULL, "case %d loaded", _i);
+	ck_assert_msg(strcmp(e, election_bad[_i].errors) == 0,
+	    "case %d: got:\n%s\nwant:\n%s", _i, e, election_bad[_i].errors);
+	free(e);
+	cfg_errors_free(&errs);
+}
+END_TEST
+
+/* Set keys are emitted (as durations), and the output loads back the same. */
+START_TEST(test_election_emit)
+{
+	static const char y[] = "kubernetes:\n  lease-duration: 120\n"
+	    "  renew-deadline: 45s\n  retry-period: 1500ms\n";
+	static const char only_renew[] = "kubernetes: {renew-deadline: 7s}\n";
+	struct cfg_errors errs = { 0 };
+	struct cfg *c, *c2;
+	char *out;
+
+	c = cfg_load_buf("k.yaml", y, strlen(y), &errs);
+	ck_assert_ptr_nonnull(c);
+	out = emit_str(c);
+	ck_assert_msg(strstr(out, "\nkubernetes:\n"
+	    "  config-map: bgplb-system/bgplb\n"
+	    "  lease: bgplb-system/bgplb-leader\n"
+	    "  load-balancer-class: bgplb.io/lb\n  lease-duration: 2m\n"
+	    "  renew-deadline: 45s\n  retry-period: 1500ms\n") != NULL,
+	    "emitted:\n%s", out);
+	assert_round_trip("election", out);
+	c2 = cfg_load_buf("again.yaml", out, strlen(out), &errs);
+	ck_assert_ptr_nonnull(c2);
+	ck_assert_uint_eq(c2->kubernetes.lease_duration_s, 120);
+	ck_assert_uint_eq(c2->kubernetes.renew_deadline_ms, 45000);
+	ck_assert_uint_eq(c2->kubernetes.retry_period_ms, 1500);
+	cfg_free(c2);
+	free(out);
+	cfg_free(c);
+
+	/* Unset keys stay unset: nothing is written for them. */
+	c = cfg_load_buf("k.yaml", only_renew, strlen(only_renew), &errs);
+	ck_assert_ptr_nonnull(c);
+	out = emit_str(c);
+	ck_assert_ptr_null(strstr(out, "lease-duration"));
+	ck_assert_ptr_null(strstr(out, "retry-period"));
+	ck_assert_ptr_nonnull(strstr(out, "  renew-deadline: 7s\n"));
+	assert_round_trip("election-renew", out);
+	free(out);
+	cfg_free(c);
+	ck_assert_uint_eq(errs.n, 0);
+	cfg_errors_free(&errs);
+}
+END_TEST
+
+/*
+ * The timing belongs to the daemon's own file: in the cluster's ConfigMap
+ * the kubernetes: section is not used (a warning), and its values are not
+ * taken even when they would be wrong in the daemon's file.
+ */
+START_TEST(test_election_cluster_part)
+{
+	static const char y[] = "pools: [{name: a, addresses: [10.1.0.0/24]}]\n"
+	    "kubernetes:\n  lease-duration: 1500ms\n  retry-period: 20s\n";
+	static const char local[] = "kubernetes: {lease-duration: 30s}\n";
+	struct cfg_errors errs = { 0 };
+	struct cfg *c, *l;
+
+	c = cfg_load_cluster("data.config", y, strlen(y), &errs);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert(!c->kubernetes.enabled);
+	ck_assert_uint_eq(c->kubernetes.lease_duration_s, 0);
+	ck_assert_uint_eq(c->kubernetes.retry_period_ms, 0);
+	ck_assert_uint_eq(c->nwarnings, 1);
+	ck_assert_str_eq(c->warnings[0], "data.config:3:3: warning: kubernetes: "
+	    "not used from the ConfigMap: a node's own setting belongs in the "
+	    "daemon's file (--config)");
+
+	/* Merged: the daemon file's timing is what counts. */
+	l = cfg_load_buf("bgplbd.yaml", local, strlen(local), &errs);
+	ck_assert_ptr_nonnull(l);
+	l = cfg_k8s_merge(l, c);
+	ck_assert_uint_eq(l->kubernetes.lease_duration_s, 30);
+	ck_assert_uint_eq(l->npools, 1);
+	cfg_free(l);
+	cfg_errors_free(&errs);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -741,6 +945,15 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_selector, 0,
 	    (int)(sizeof(selectors) / sizeof(selectors[0])));
 	tcase_add_test(tc, test_selector_parsed);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("election");
+	tcase_add_loop_test(tc, test_election_valid, 0,
+	    (int)(sizeof(election_ok) / sizeof(election_ok[0])));
+	tcase_add_loop_test(tc, test_election_errors, 0,
+	    (int)(sizeof(election_bad) / sizeof(election_bad[0])));
+	tcase_add_test(tc, test_election_emit);
+	tcase_add_test(tc, test_election_cluster_part);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -527,5 +527,13 @@ cfg_emit(const struct cfg *c, FILE *f)
 		key_str(f, 2, "config-map", k->config_map);
 		key_str(f, 2, "lease", k->lease);
 		key_str(f, 2, "load-balancer-class", k->load_balancer_class);
+		/* Leader election timing: only what was set (0: default). */
+		if (k->lease_duration_s != 0)
+			key_dur(f, 2, "lease-duration",
+			    (uint32_t)k->lease_duration_s * 1000);
+		if (k->renew_deadline_ms != 0)
+			key_dur(f, 2, "renew-deadline", k->renew_deadline_ms);
+		if (k->retry_period_ms != 0)
+			key_dur(f, 2, "retry-period", k->retry_period_ms);
 	}
 }
