@@ -405,6 +405,17 @@ static const struct script scripts[] = {
 		C(TCP_FAILS, 'i', IDLE, NONE, NONE, "i! +ih"),
 		P(IDLE_HOLD, ACTIVE, NONE, NONE, ""),
 	} },
+	{ "OpenSent: the 240 s hold timer; OpenConfirm: keepalives, TCP fails", false, false, {
+		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
+		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		C(HOLD, 'o', IDLE, NONE, NONE, "o!4/0 +ih"),
+		P(IDLE_HOLD, CONNECT, ST(CONNECT), NONE, "+cr connect"),
+		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OPEN('o', HIGH_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE,
+		    "o+KA o+hold90 o+ka30"),
+		C(KA_TIMER, 'o', OPENCONFIRM, ST(OPENCONFIRM), NONE, "o+KA o+ka30"),
+		C(TCP_FAILS, 'o', IDLE, NONE, NONE, "o! +ih"),
+	} },
 	{ "OPEN with the wrong AS: 2/2", false, false, {
 		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
 		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
