@@ -35,6 +35,8 @@ enum bgp_state {
 	BGP_ST_ESTABLISHED,
 };
 
+#define BGP_IDLE_HOLD_BASE_MS	1000	/* first wait after a failure */
+
 /* Families we carry, as a small index (Adj-RIB-Out key, counters). */
 enum bgp_fam {
 	BGP_FAM_IPV4 = 0,
@@ -46,6 +48,80 @@ enum bgp_fam {
 
 struct bgp_speaker;
 struct bgp_peer;
+struct bgp_conn;
+
+/*
+ * FSM events (RFC 4271 section 8.1, the ones this speaker reacts to).  A
+ * connection event names the connection; a peer event (start, stop, the
+ * peer's timers, BFD) has none.
+ */
+enum bgp_event {
+	BGP_EV_START = 1,		/* ManualStart / AutomaticStart */
+	BGP_EV_STOP,			/* ManualStop: Cease with a subcode */
+	BGP_EV_CONNECT_RETRY_EXPIRES,	/* ConnectRetryTimer_Expires */
+	BGP_EV_IDLE_HOLD_EXPIRES,	/* IdleHoldTimer_Expires */
+	BGP_EV_BFD_UP,
+	BGP_EV_BFD_DOWN,		/* BfdDown (RFC 9384: Cease / BFD Down) */
+	/* Connection events. */
+	BGP_EV_TCP_CONNECTED,		/* Tcp_CR_Acked: our connect() finished */
+	BGP_EV_TCP_CONFIRMED,		/* TcpConnectionConfirmed: accepted */
+	BGP_EV_TCP_FAILS,		/* TcpConnectionFails */
+	BGP_EV_HOLD_EXPIRES,		/* HoldTimer_Expires */
+	BGP_EV_KEEPALIVE_EXPIRES,	/* KeepaliveTimer_Expires */
+	BGP_EV_HEADER_ERR,		/* BGPHeaderErr */
+	BGP_EV_OPEN,			/* BGPOpen (checked by the FSM: BGPOpenMsgErr) */
+	BGP_EV_KEEPALIVE,		/* KeepAliveMsg */
+	BGP_EV_UPDATE,			/* UpdateMsg (checked: UpdateMsgErr) */
+	BGP_EV_NOTIFICATION,		/* NotifMsg (malformed or not) */
+	BGP_EV_ROUTE_REFRESH,		/* RFC 2918 */
+	BGP_EV_PREFIX_LIMIT,		/* max-prefixes lowered below what we hold */
+};
+
+/* What comes with an event; NULL when nothing does. */
+struct bgp_fsm_in {
+	const uint8_t	*payload;		/* message events: after the header */
+	size_t		 len;
+	const struct bgp_error *err;		/* BGP_EV_HEADER_ERR */
+	const char	*why;			/* TCP_FAILS, BFD_DOWN, STOP's message */
+	uint8_t		 subcode;		/* STOP: Cease subcode */
+	bool		 restart;		/* STOP: start again at once */
+};
+
+/* Timers are data: the FSM starts and stops them by name through the I/O
+ * layer, and an expired timer comes back as an event. */
+enum bgp_timer {
+	BGP_TIMER_CONNECT_RETRY,		/* peer */
+	BGP_TIMER_IDLE_HOLD,			/* peer */
+	BGP_TIMER_HOLD,				/* connection */
+	BGP_TIMER_KEEPALIVE,			/* connection */
+};
+
+/*
+ * Everything the FSM does to the outside world.  The daemon's is
+ * bgp_session_io (sockets and libevent); tests script their own.
+ */
+struct bgp_io {
+	/* Queue a message on the connection; -1: not written. */
+	int	(*send)(struct bgp_conn *, const uint8_t *, size_t);
+	/* Close and free the connection (bgp_conn_detach() first).  notif,
+	 * when not NULL, is written first and alone (queued output dropped);
+	 * drain: read what the peer sent first, so that closing is a FIN and
+	 * not a RST that could make its kernel drop the NOTIFICATION.
+	 * Returns true when notif went out whole. */
+	bool	(*close)(struct bgp_conn *, const struct bgp_wbuf *notif, bool drain);
+	/* Open our connection as p->out (state Connect).  1: connecting;
+	 * 0: no socket (p->last_error says why); -1: connect() failed at once
+	 * (p->last_error says why, no connection left). */
+	int	(*connect)(struct bgp_peer *);
+	void	(*timer_start)(struct bgp_peer *, struct bgp_conn *, enum bgp_timer,
+		    uint32_t ms);
+	void	(*timer_stop)(struct bgp_peer *, struct bgp_conn *, enum bgp_timer);
+	/* Start the peer's BFD session when it is configured and not running. */
+	void	(*bfd_start)(struct bgp_peer *);
+	/* May the session come up (no BFD, or BFD Up)? */
+	bool	(*bfd_up)(const struct bgp_peer *);
+	time_t	(*now)(void);
+};
 
 /*
  * One TCP connection.  A peer may have two at once (ours and theirs) until
@@ -203,17 +279,43 @@ struct bgp_speaker {
 	struct addr	 router_id;		/* global: config or first IPv4 */
 	bool		 shutting_down;
 	bool		 restarted;		/* this process found a state file */
+	const struct bgp_io *io;		/* &bgp_session_io but in tests */
 	char		 listen_error[160];
 };
 
-/* bgp_session.c */
+/* bgp_fsm.c */
 const char *bgp_state_name(enum bgp_state);
-struct bgp_peer *bgp_peer_new(struct bgp_speaker *, const struct cfg_peer *);
-void	bgp_peer_free(struct bgp_peer *);
+/* Post an event (c NULL: a peer event). */
+void	bgp_fsm(struct bgp_peer *, struct bgp_conn *, enum bgp_event,
+	    const struct bgp_fsm_in *);
+/* A whole message arrived on c (header checked): count it, post its event.
+ * Returns -1 when c is gone. */
+int	bgp_fsm_msg(struct bgp_conn *, uint8_t type, const uint8_t *msg, size_t len);
+/* The FSM fields of a new peer (Idle, damping and negotiation reset). */
+void	bgp_fsm_peer_init(struct bgp_peer *);
+void	bgp_conn_detach(struct bgp_conn *);
+void	bgp_count_msg(struct bgp_counters *, const uint8_t *msg, size_t len);
+/* The Adj-RIB-Out's emit callback: send on the Established connection. */
+int	bgp_peer_emit(void *peer, const uint8_t *msg, size_t len);
 void	bgp_peer_start(struct bgp_peer *);
 /* Send a Cease (subcode, optional shutdown message) and go Idle. */
 void	bgp_peer_stop(struct bgp_peer *, uint8_t subcode, const char *msg,
 	    bool restart);
+
+/* bgp_adj_in.c: what an Established peer sends us. */
+/* Take an UPDATE: -1 malformed (err says what to send); *over: the family
+ * that went over max-prefixes, BGP_FAM_COUNT if none. */
+int	bgp_in_update(struct bgp_peer *, const uint8_t *payload, size_t len,
+	    struct bgp_error *err, enum bgp_fam *over);
+/* Take a ROUTE-REFRESH (re-send, or a peer's BoRR/EoRR): -1 malformed. */
+int	bgp_in_route_refresh(struct bgp_peer *, const uint8_t *payload, size_t len,
+	    struct bgp_error *err);
+void	bgp_in_clear(struct bgp_peer *);
+
+/* bgp_session.c: sockets, timers, the listener. */
+extern const struct bgp_io bgp_session_io;
+struct bgp_peer *bgp_peer_new(struct bgp_speaker *, const struct cfg_peer *);
+void	bgp_peer_free(struct bgp_peer *);
 bool	bgp_peer_cfg_same(const struct bgp_peer *, const struct cfg_peer *);
 /* Settings that apply without a session reset (max-prefixes). */
 void	bgp_peer_update_cfg(struct bgp_peer *, const struct cfg_peer *);

@@ -661,6 +661,7 @@ bgp_speaker_new(struct event_base *base, const char *node)
 	struct bgp_speaker *sp = xcalloc(1, sizeof(*sp));
 
 	sp->base = base;
+	sp->io = &bgp_session_io;
 	sp->node = xstrdup(node);
 	sp->listen_fd[0] = sp->listen_fd[1] = -1;
 	sp->routes = hmap_new(sizeof(struct bgp_route_key));
