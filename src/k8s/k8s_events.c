@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "bgplb/hmap.h"
+#include "bgplb/util.h"
 #include "k8s_events.h"
 #include "k8s_objects.h"
 
@@ -85,12 +86,6 @@ report(struct k8s_recorder *r, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	r->on_error(r->arg, buf);
-}
-
-static char *
-dupn(const char *s)
-{
-	return s != NULL ? strdup(s) : NULL;
 }
 
 /* The identity of an event: the fields client-go's EventCorrelator keys on
@@ -463,19 +458,17 @@ entry_new(struct k8s_recorder *r, const struct k8s_object_ref *ref,
 	e->rec = r;
 	e->key = key;
 	memcpy(e->hkey, hk, sizeof(e->hkey));
-	e->kind = dupn(ref->kind);
-	e->api_version = dupn(ref->api_version);
-	e->namespace = dupn(ref->namespace);
-	e->name = dupn(ref->name);
-	e->uid = dupn(ref->uid);
-	e->rv = dupn(ref->resource_version);
-	e->reason = dupn(reason);
-	e->message = dupn(message);
+	e->kind = xstrdup(ref->kind);
+	e->api_version = xstrdup(ref->api_version);
+	e->namespace = xstrdup(ref->namespace);
+	e->name = xstrdup(ref->name);
+	e->uid = xstrdup(ref->uid);
+	e->rv = xstrdup(ref->resource_version);
+	e->reason = xstrdup(reason);
+	e->message = xstrdup(message);
 	e->warning = warning;
 	if (e->kind == NULL || e->namespace == NULL || e->name == NULL ||
-	    e->reason == NULL || e->message == NULL ||
-	    (ref->uid && !e->uid) || (ref->resource_version && !e->rv) ||
-	    (ref->api_version && !e->api_version)) {
+	    e->reason == NULL || e->message == NULL) {
 		e->key = NULL;
 		entry_free(e);
 		return NULL;

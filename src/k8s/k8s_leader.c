@@ -27,6 +27,7 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
+#include "bgplb/util.h"
 #include "k8s_leader.h"
 
 #define BODY_MAX	(1024u * 1024)	/* a Lease is a few hundred bytes */
@@ -78,26 +79,14 @@ k8s_le_same_record(const struct k8s_lease *a, const struct k8s_lease *b)
 	    ts_eq(a->has_renew, &a->renew, b->has_renew, &b->renew);
 }
 
-static char *
-dup_or_null(const char *s)
-{
-	char *d;
-
-	if (s == NULL)
-		return NULL;
-	if ((d = strdup(s)) == NULL)
-		abort();
-	return d;
-}
-
 static void
 lease_copy(struct k8s_lease *dst, const struct k8s_lease *src)
 {
 	*dst = *src;
-	dst->namespace = dup_or_null(src->namespace);
-	dst->name = dup_or_null(src->name);
-	dst->resource_version = dup_or_null(src->resource_version);
-	dst->holder = dup_or_null(holder_of(src));
+	dst->namespace = xstrdup(src->namespace);
+	dst->name = xstrdup(src->name);
+	dst->resource_version = xstrdup(src->resource_version);
+	dst->holder = xstrdup(holder_of(src));
 }
 
 void
@@ -385,7 +374,7 @@ note_holder(struct k8s_leader *l)
 	if (str_eq(h, l->holder))
 		return;
 	free(l->holder);
-	l->holder = dup_or_null(h);
+	l->holder = xstrdup(h);
 	if (l->o.on_new_leader != NULL)
 		l->o.on_new_leader(l->o.arg, l->holder);
 }
