@@ -127,8 +127,7 @@ k8s_b64_decode(const char *in)
 	char *clean, *out;
 	int r;
 
-	if ((clean = malloc(inlen + 1)) == NULL)
-		return NULL;
+	clean = xmalloc(inlen + 1);
 	for (i = 0; i < inlen; i++)
 		if (!isspace((unsigned char)in[i]))
 			clean[n++] = in[i];
@@ -141,10 +140,7 @@ k8s_b64_decode(const char *in)
 		pad++;
 	if (clean[n - 2] == '=')
 		pad++;
-	if ((out = malloc(n / 4 * 3 + 1)) == NULL) {
-		free(clean);
-		return NULL;
-	}
+	out = xmalloc(n / 4 * 3 + 1);
 	r = EVP_DecodeBlock((unsigned char *)out, (unsigned char *)clean, (int)n);
 	free(clean);
 	if (r < 0 || (size_t)r < pad) {
@@ -260,13 +256,9 @@ k8s_get_str(struct k8s_kc *kc, yaml_node_t *map, const char *what,
 static char *
 k8s_path(struct k8s_kc *kc, const char *p)
 {
-	char *out;
-
 	if (p[0] == '/')
-		return strdup(p);
-	if (asprintf(&out, "%s/%s", kc->dir, p) < 0)
-		return NULL;
-	return out;
+		return xstrdup(p);
+	return xasprintf("%s/%s", kc->dir, p);
 }
 
 /* key (file name) or key-data (base64): at most one is kept; -data wins, as
@@ -288,12 +280,8 @@ k8s_file_or_data(struct k8s_kc *kc, yaml_node_t *map, const char *what,
 			    kc->path, what, name, dkey);
 			return -1;
 		}
-	} else if (f != NULL) {
-		if ((*file = k8s_path(kc, f)) == NULL) {
-			errf(kc->err, kc->errlen, "%s: out of memory", kc->path);
-			return -1;
-		}
-	}
+	} else if (f != NULL)
+		*file = k8s_path(kc, f);
 	return 0;
 }
 
@@ -342,10 +330,7 @@ k8s_conn_from_kubeconfig(const char *path, const char *context,
 	size_t len;
 
 	memset(out, 0, sizeof(*out));
-	if ((kc.dir = strdup(path)) == NULL) {
-		errf(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
+	kc.dir = xstrdup(path);
 	if ((slash = strrchr(kc.dir, '/')) == NULL)
 		strcpy(kc.dir, ".");
 	else if (slash == kc.dir)
@@ -395,8 +380,7 @@ k8s_conn_from_kubeconfig(const char *path, const char *context,
 		    path, cname, server);
 		goto fail;
 	}
-	if ((c.server = strdup(server)) == NULL)
-		goto nomem;
+	c.server = xstrdup(server);
 	/* Paths are appended as "/api/...". */
 	for (len = strlen(c.server); len > 0 && c.server[len - 1] == '/'; len--)
 		c.server[len - 1] = '\0';
@@ -419,10 +403,9 @@ k8s_conn_from_kubeconfig(const char *path, const char *context,
 		if (k8s_get_str(&kc, user, "user", uname, "token", &tok) == -1 ||
 		    k8s_get_str(&kc, user, "user", uname, "tokenFile", &tokf) == -1)
 			goto fail;
-		if (tok != NULL && (c.token = strdup(tok)) == NULL)
-			goto nomem;
-		if (tokf != NULL && (c.token_file = k8s_path(&kc, tokf)) == NULL)
-			goto nomem;
+		c.token = xstrdup(tok);
+		if (tokf != NULL)
+			c.token_file = k8s_path(&kc, tokf);
 		if (k8s_file_or_data(&kc, user, "user", uname, "client-certificate",
 		    &c.client_cert_file, &c.client_cert_data) == -1 ||
 		    k8s_file_or_data(&kc, user, "user", uname, "client-key",
@@ -438,15 +421,12 @@ k8s_conn_from_kubeconfig(const char *path, const char *context,
 			goto fail;
 		}
 	}
-	if (ns != NULL && (c.namespace = strdup(ns)) == NULL)
-		goto nomem;
+	c.namespace = xstrdup(ns);
 
 	yaml_document_delete(&kc.doc);
 	free(kc.dir);
 	*out = c;
 	return 0;
-nomem:
-	errf(err, errlen, "%s: out of memory", path);
 fail:
 	yaml_document_delete(&kc.doc);
 	free(kc.dir);
@@ -482,32 +462,20 @@ k8s_conn_in_cluster(const char *dir, struct k8s_conn *out, char *err,
 		return -1;
 	}
 	/* An IPv6 literal needs brackets in a URL. */
-	if (asprintf(&c.server, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s",
-	    host, port) < 0) {
-		c.server = NULL;
-		goto nomem;
-	}
-	if (asprintf(&c.token_file, "%s/token", dir) < 0) {
-		c.token_file = NULL;
-		goto nomem;
-	}
+	c.server = xasprintf(strchr(host, ':') ? "https://[%s]:%s" :
+	    "https://%s:%s", host, port);
+	c.token_file = xasprintf("%s/token", dir);
 	if ((c.token = k8s_read_trimmed(c.token_file, &e)) == NULL) {
 		errf(err, errlen, "in-cluster: %s: %s", c.token_file, strerror(e));
 		goto fail;
 	}
-	if (asprintf(&c.ca_file, "%s/ca.crt", dir) < 0) {
-		c.ca_file = NULL;
-		goto nomem;
-	}
+	c.ca_file = xasprintf("%s/ca.crt", dir);
 	if (access(c.ca_file, R_OK) == -1) {
 		errf(err, errlen, "in-cluster: %s: %s", c.ca_file, strerror(errno));
 		goto fail;
 	}
 	/* The namespace file is optional: absent on some distributions. */
-	if (asprintf(&p, "%s/namespace", dir) < 0) {
-		p = NULL;
-		goto nomem;
-	}
+	p = xasprintf("%s/namespace", dir);
 	c.namespace = k8s_read_trimmed(p, &e);
 	if (c.namespace != NULL && c.namespace[0] == '\0') {
 		free(c.namespace);
@@ -516,8 +484,6 @@ k8s_conn_in_cluster(const char *dir, struct k8s_conn *out, char *err,
 	free(p);
 	*out = c;
 	return 0;
-nomem:
-	errf(err, errlen, "in-cluster: out of memory");
 fail:
 	free(p);
 	k8s_conn_free(&c);

@@ -333,7 +333,7 @@ write_done(void *arg, long status, const char *error, long retry_after_s)
 			char nm[NAME_MAX_LEN + 40];
 
 			k8s_event_name(e->name, &e->first, nm, sizeof(nm));
-			e->event_name = strdup(nm);
+			e->event_name = xstrdup(nm);
 			e->count = e->sending;
 			r->st.posted++;
 		} else {
@@ -357,7 +357,7 @@ write_done(void *arg, long status, const char *error, long retry_after_s)
 		char nm[NAME_MAX_LEN + 40];
 
 		k8s_event_name(e->name, &e->first, nm, sizeof(nm));
-		e->event_name = strdup(nm);
+		e->event_name = xstrdup(nm);
 		e->count = e->sending;
 		e->sending = 0;
 		r->st.posted++;
@@ -410,8 +410,7 @@ k8s_recorder_new(struct event_base *base, struct k8s_http *http,
 	if (base == NULL || http == NULL || o == NULL || o->host == NULL ||
 	    *o->host == '\0')
 		return NULL;
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return NULL;
+	r = xcalloc(1, sizeof(*r));
 	r->base = base;
 	r->http = http;
 	r->max_inflight = o->max_inflight ? o->max_inflight : 4;
@@ -421,12 +420,8 @@ k8s_recorder_new(struct event_base *base, struct k8s_http *http,
 	r->arg = o->arg;
 	TAILQ_INIT(&r->lru);
 	TAILQ_INIT(&r->queue);
-	if ((r->host = strdup(o->host)) == NULL ||
-	    (r->map = hmap_new(sizeof(uint64_t) * 2)) == NULL) {
-		free(r->host);
-		free(r);
-		return NULL;
-	}
+	r->host = xstrdup(o->host);
+	r->map = hmap_new(sizeof(uint64_t) * 2);
 	return r;
 }
 
@@ -453,8 +448,7 @@ entry_new(struct k8s_recorder *r, const struct k8s_object_ref *ref,
 {
 	struct rec_entry *e;
 
-	if ((e = calloc(1, sizeof(*e))) == NULL)
-		return NULL;
+	e = xcalloc(1, sizeof(*e));
 	e->rec = r;
 	e->key = key;
 	memcpy(e->hkey, hk, sizeof(e->hkey));

@@ -156,8 +156,7 @@ k8s_curl_sock(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
 	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
 		ev |= EV_WRITE;
 	if (s == NULL) {
-		if ((s = calloc(1, sizeof(*s))) == NULL)
-			return -1;
+		s = xcalloc(1, sizeof(*s));
 		s->http = h;
 		s->fd = fd;
 		LIST_INSERT_HEAD(&h->socks, s, entry);
@@ -315,19 +314,14 @@ k8s_http_request(struct k8s_http *h, const struct k8s_req_opts *o)
 	CURL *e;
 	int bad = 0;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return NULL;
+	r = xcalloc(1, sizeof(*r));
 	r->http = h;
 	r->opts = *o;
 	r->retry_after = -1;
-	if (o->body != NULL && (r->body = strdup(o->body)) == NULL)
-		goto fail;
+	r->body = xstrdup(o->body);
 	if ((r->easy = e = curl_easy_init()) == NULL)
 		goto fail;
-	if (asprintf(&url, "%s%s", h->conn.server, o->path) < 0) {
-		url = NULL;
-		goto fail;
-	}
+	url = xasprintf("%s%s", h->conn.server, o->path);
 	k8s_token_refresh(h, false);
 
 	/* Headers: Expect is turned off because curl would wait a second for
@@ -340,19 +334,13 @@ k8s_http_request(struct k8s_http *h, const struct k8s_req_opts *o)
 	ADDH("Accept: application/json");
 	ADDH("Expect:");
 	if (o->content_type != NULL) {
-		if (asprintf(&hdr, "Content-Type: %s", o->content_type) < 0) {
-			hdr = NULL;
-			goto fail;
-		}
+		hdr = xasprintf("Content-Type: %s", o->content_type);
 		ADDH(hdr);
 		free(hdr);
 		hdr = NULL;
 	}
 	if (h->token != NULL) {
-		if (asprintf(&hdr, "Authorization: Bearer %s", h->token) < 0) {
-			hdr = NULL;
-			goto fail;
-		}
+		hdr = xasprintf("Authorization: Bearer %s", h->token);
 		ADDH(hdr);
 		free(hdr);
 		hdr = NULL;

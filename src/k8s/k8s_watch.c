@@ -698,9 +698,7 @@ k8s_watch_new(struct event_base *base, struct k8s_http *http,
 
 	if (o->path == NULL || o->path[0] != '/')
 		return NULL;
-	w = calloc(1, sizeof(*w));
-	if (w == NULL)
-		return NULL;
+	w = xcalloc(1, sizeof(*w));
 	w->base = base;
 	w->http = http;
 	w->o = *o;
