@@ -14,7 +14,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,24 +23,10 @@
 #include <openssl/evp.h>
 #include <yaml.h>
 
-#include "k8s_http.h"
+#include "bgplb/util.h"
+#include "k8s_conn.h"
 
 #define K8S_SA_DIR	"/var/run/secrets/kubernetes.io/serviceaccount"
-
-static void k8s_err(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-k8s_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void
 k8s_conn_free(struct k8s_conn *c)
@@ -59,6 +44,22 @@ k8s_conn_free(struct k8s_conn *c)
 	free(c->client_key_data);
 	free(c->namespace);
 	memset(c, 0, sizeof(*c));
+}
+
+void
+k8s_conn_copy(struct k8s_conn *dst, const struct k8s_conn *src)
+{
+	dst->server = xstrdup(src->server);
+	dst->ca_file = xstrdup(src->ca_file);
+	dst->ca_data = xstrdup(src->ca_data);
+	dst->insecure = src->insecure;
+	dst->token = xstrdup(src->token);
+	dst->token_file = xstrdup(src->token_file);
+	dst->client_cert_file = xstrdup(src->client_cert_file);
+	dst->client_key_file = xstrdup(src->client_key_file);
+	dst->client_cert_data = xstrdup(src->client_cert_data);
+	dst->client_key_data = xstrdup(src->client_key_data);
+	dst->namespace = xstrdup(src->namespace);
 }
 
 /* A whole small file (token, namespace) with surrounding white space cut:
@@ -109,10 +110,6 @@ k8s_read_trimmed(const char *path, int *errnum)
 	return buf;
 }
 
-/* Exposed to k8s_http.c through this prototype only (no private header for
- * one function). */
-char	*k8s_read_token_file(const char *path, int *errnum);
-
 char *
 k8s_read_token_file(const char *path, int *errnum)
 {
@@ -130,8 +127,7 @@ k8s_b64_decode(const char *in)
 	char *clean, *out;
 	int r;
 
-	if ((clean = malloc(inlen + 1)) == NULL)
-		return NULL;
+	clean = xmalloc(inlen + 1);
 	for (i = 0; i < inlen; i++)
 		if (!isspace((unsigned char)in[i]))
 			clean[n++] = in[i];
@@ -144,10 +140,7 @@ k8s_b64_decode(const char *in)
 		pad++;
 	if (clean[n - 2] == '=')
 		pad++;
-	if ((out = malloc(n / 4 * 3 + 1)) == NULL) {
-		free(clean);
-		return NULL;
-	}
+	out = xmalloc(n / 4 * 3 + 1);
 	r = EVP_DecodeBlock((unsigned char *)out, (unsigned char *)clean, (int)n);
 	free(clean);
 	if (r < 0 || (size_t)r < pad) {
@@ -207,12 +200,12 @@ k8s_named(struct k8s_kc *kc, yaml_node_t *root, const char *list,
 
 	if (seq == NULL || (seq->type == YAML_SCALAR_NODE &&
 	    (strcmp(k8s_scalar(seq), "") == 0 || strcmp(k8s_scalar(seq), "null") == 0))) {
-		k8s_err(kc->err, kc->errlen, "%s: %s \"%s\" not found (no %s)",
+		errf(kc->err, kc->errlen, "%s: %s \"%s\" not found (no %s)",
 		    kc->path, field, name, list);
 		return -1;
 	}
 	if (seq->type != YAML_SEQUENCE_NODE) {
-		k8s_err(kc->err, kc->errlen, "%s: %s: not a list", kc->path, list);
+		errf(kc->err, kc->errlen, "%s: %s: not a list", kc->path, list);
 		return -1;
 	}
 	for (it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
@@ -227,13 +220,13 @@ k8s_named(struct k8s_kc *kc, yaml_node_t *root, const char *list,
 		    strcmp(k8s_scalar(*out), "null") == 0))
 			*out = NULL;	/* "user:" with nothing: an empty user */
 		if (*out != NULL && (*out)->type != YAML_MAPPING_NODE) {
-			k8s_err(kc->err, kc->errlen, "%s: %s \"%s\": %s: not a mapping",
+			errf(kc->err, kc->errlen, "%s: %s \"%s\": %s: not a mapping",
 			    kc->path, field, name, field);
 			return -1;
 		}
 		return 0;
 	}
-	k8s_err(kc->err, kc->errlen, "%s: %s \"%s\" not found in %s",
+	errf(kc->err, kc->errlen, "%s: %s \"%s\" not found in %s",
 	    kc->path, field, name, list);
 	return -1;
 }
@@ -250,7 +243,7 @@ k8s_get_str(struct k8s_kc *kc, yaml_node_t *map, const char *what,
 	if (n == NULL)
 		return 0;
 	if (n->type != YAML_SCALAR_NODE) {
-		k8s_err(kc->err, kc->errlen, "%s: %s \"%s\": %s: not a string",
+		errf(kc->err, kc->errlen, "%s: %s \"%s\": %s: not a string",
 		    kc->path, what, name, key);
 		return -1;
 	}
@@ -263,13 +256,9 @@ k8s_get_str(struct k8s_kc *kc, yaml_node_t *map, const char *what,
 static char *
 k8s_path(struct k8s_kc *kc, const char *p)
 {
-	char *out;
-
 	if (p[0] == '/')
-		return strdup(p);
-	if (asprintf(&out, "%s/%s", kc->dir, p) < 0)
-		return NULL;
-	return out;
+		return xstrdup(p);
+	return xasprintf("%s/%s", kc->dir, p);
 }
 
 /* key (file name) or key-data (base64): at most one is kept; -data wins, as
@@ -287,16 +276,12 @@ k8s_file_or_data(struct k8s_kc *kc, yaml_node_t *map, const char *what,
 		return -1;
 	if (d != NULL) {
 		if ((*data = k8s_b64_decode(d)) == NULL) {
-			k8s_err(kc->err, kc->errlen, "%s: %s \"%s\": %s: bad base64",
+			errf(kc->err, kc->errlen, "%s: %s \"%s\": %s: bad base64",
 			    kc->path, what, name, dkey);
 			return -1;
 		}
-	} else if (f != NULL) {
-		if ((*file = k8s_path(kc, f)) == NULL) {
-			k8s_err(kc->err, kc->errlen, "%s: out of memory", kc->path);
-			return -1;
-		}
-	}
+	} else if (f != NULL)
+		*file = k8s_path(kc, f);
 	return 0;
 }
 
@@ -308,14 +293,14 @@ k8s_kc_load(struct k8s_kc *kc)
 	int ok;
 
 	if ((f = fopen(kc->path, "re")) == NULL) {
-		k8s_err(kc->err, kc->errlen, "%s: %s", kc->path, strerror(errno));
+		errf(kc->err, kc->errlen, "%s: %s", kc->path, strerror(errno));
 		return -1;
 	}
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);
 	ok = yaml_parser_load(&parser, &kc->doc);
 	if (!ok) {
-		k8s_err(kc->err, kc->errlen, "%s: line %zu: %s", kc->path,
+		errf(kc->err, kc->errlen, "%s: line %zu: %s", kc->path,
 		    parser.problem_mark.line + 1,
 		    parser.problem ? parser.problem : "YAML error");
 	}
@@ -325,7 +310,7 @@ k8s_kc_load(struct k8s_kc *kc)
 		return -1;
 	if (yaml_document_get_root_node(&kc->doc) == NULL ||
 	    yaml_document_get_root_node(&kc->doc)->type != YAML_MAPPING_NODE) {
-		k8s_err(kc->err, kc->errlen, "%s: not a kubeconfig (no top-level mapping)",
+		errf(kc->err, kc->errlen, "%s: not a kubeconfig (no top-level mapping)",
 		    kc->path);
 		yaml_document_delete(&kc->doc);
 		return -1;
@@ -345,10 +330,7 @@ k8s_conn_from_kubeconfig(const char *path, const char *context,
 	size_t len;
 
 	memset(out, 0, sizeof(*out));
-	if ((kc.dir = strdup(path)) == NULL) {
-		k8s_err(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
+	kc.dir = xstrdup(path);
 	if ((slash = strrchr(kc.dir, '/')) == NULL)
 		strcpy(kc.dir, ".");
 	else if (slash == kc.dir)
@@ -365,7 +347,7 @@ k8s_conn_from_kubeconfig(const char *path, const char *context,
 		if (k8s_get_str(&kc, root, "file", path, "current-context", &context) == -1)
 			goto fail;
 		if (context == NULL) {
-			k8s_err(err, errlen, "%s: no current-context and no context given",
+			errf(err, errlen, "%s: no current-context and no context given",
 			    path);
 			goto fail;
 		}
@@ -377,7 +359,7 @@ k8s_conn_from_kubeconfig(const char *path, const char *context,
 	    k8s_get_str(&kc, ctx, "context", context, "namespace", &ns) == -1)
 		goto fail;
 	if (cname == NULL) {
-		k8s_err(err, errlen, "%s: context \"%s\": missing key \"cluster\"",
+		errf(err, errlen, "%s: context \"%s\": missing key \"cluster\"",
 		    path, context);
 		goto fail;
 	}
@@ -389,17 +371,16 @@ k8s_conn_from_kubeconfig(const char *path, const char *context,
 	    &insecure) == -1)
 		goto fail;
 	if (server == NULL) {
-		k8s_err(err, errlen, "%s: cluster \"%s\": missing key \"server\"",
+		errf(err, errlen, "%s: cluster \"%s\": missing key \"server\"",
 		    path, cname);
 		goto fail;
 	}
 	if (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0) {
-		k8s_err(err, errlen, "%s: cluster \"%s\": server: not an http(s) URL: \"%s\"",
+		errf(err, errlen, "%s: cluster \"%s\": server: not an http(s) URL: \"%s\"",
 		    path, cname, server);
 		goto fail;
 	}
-	if ((c.server = strdup(server)) == NULL)
-		goto nomem;
+	c.server = xstrdup(server);
 	/* Paths are appended as "/api/...". */
 	for (len = strlen(c.server); len > 0 && c.server[len - 1] == '/'; len--)
 		c.server[len - 1] = '\0';
@@ -407,7 +388,7 @@ k8s_conn_from_kubeconfig(const char *path, const char *context,
 		if (strcmp(insecure, "true") == 0)
 			c.insecure = true;
 		else if (strcmp(insecure, "false") != 0) {
-			k8s_err(err, errlen, "%s: cluster \"%s\": insecure-skip-tls-verify: "
+			errf(err, errlen, "%s: cluster \"%s\": insecure-skip-tls-verify: "
 			    "not a boolean: \"%s\"", path, cname, insecure);
 			goto fail;
 		}
@@ -422,10 +403,9 @@ k8s_conn_from_kubeconfig(const char *path, const char *context,
 		if (k8s_get_str(&kc, user, "user", uname, "token", &tok) == -1 ||
 		    k8s_get_str(&kc, user, "user", uname, "tokenFile", &tokf) == -1)
 			goto fail;
-		if (tok != NULL && (c.token = strdup(tok)) == NULL)
-			goto nomem;
-		if (tokf != NULL && (c.token_file = k8s_path(&kc, tokf)) == NULL)
-			goto nomem;
+		c.token = xstrdup(tok);
+		if (tokf != NULL)
+			c.token_file = k8s_path(&kc, tokf);
 		if (k8s_file_or_data(&kc, user, "user", uname, "client-certificate",
 		    &c.client_cert_file, &c.client_cert_data) == -1 ||
 		    k8s_file_or_data(&kc, user, "user", uname, "client-key",
@@ -433,7 +413,7 @@ k8s_conn_from_kubeconfig(const char *path, const char *context,
 			goto fail;
 		if ((c.client_cert_file || c.client_cert_data) !=
 		    (c.client_key_file || c.client_key_data)) {
-			k8s_err(err, errlen, "%s: user \"%s\": %s without %s", path, uname,
+			errf(err, errlen, "%s: user \"%s\": %s without %s", path, uname,
 			    c.client_key_file || c.client_key_data ? "client-key" :
 			    "client-certificate",
 			    c.client_key_file || c.client_key_data ? "client-certificate" :
@@ -441,15 +421,12 @@ k8s_conn_from_kubeconfig(const char *path, const char *context,
 			goto fail;
 		}
 	}
-	if (ns != NULL && (c.namespace = strdup(ns)) == NULL)
-		goto nomem;
+	c.namespace = xstrdup(ns);
 
 	yaml_document_delete(&kc.doc);
 	free(kc.dir);
 	*out = c;
 	return 0;
-nomem:
-	k8s_err(err, errlen, "%s: out of memory", path);
 fail:
 	yaml_document_delete(&kc.doc);
 	free(kc.dir);
@@ -472,45 +449,33 @@ k8s_conn_in_cluster(const char *dir, struct k8s_conn *out, char *err,
 	host = getenv("KUBERNETES_SERVICE_HOST");
 	port = getenv("KUBERNETES_SERVICE_PORT");
 	if (host == NULL || host[0] == '\0') {
-		k8s_err(err, errlen, "in-cluster: KUBERNETES_SERVICE_HOST is not set");
+		errf(err, errlen, "in-cluster: KUBERNETES_SERVICE_HOST is not set");
 		return -1;
 	}
 	if (port == NULL || port[0] == '\0') {
-		k8s_err(err, errlen, "in-cluster: KUBERNETES_SERVICE_PORT is not set");
+		errf(err, errlen, "in-cluster: KUBERNETES_SERVICE_PORT is not set");
 		return -1;
 	}
 	if (strspn(port, "0123456789") != strlen(port) || strlen(port) > 5) {
-		k8s_err(err, errlen, "in-cluster: KUBERNETES_SERVICE_PORT: bad port \"%s\"",
+		errf(err, errlen, "in-cluster: KUBERNETES_SERVICE_PORT: bad port \"%s\"",
 		    port);
 		return -1;
 	}
 	/* An IPv6 literal needs brackets in a URL. */
-	if (asprintf(&c.server, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s",
-	    host, port) < 0) {
-		c.server = NULL;
-		goto nomem;
-	}
-	if (asprintf(&c.token_file, "%s/token", dir) < 0) {
-		c.token_file = NULL;
-		goto nomem;
-	}
+	c.server = xasprintf(strchr(host, ':') ? "https://[%s]:%s" :
+	    "https://%s:%s", host, port);
+	c.token_file = xasprintf("%s/token", dir);
 	if ((c.token = k8s_read_trimmed(c.token_file, &e)) == NULL) {
-		k8s_err(err, errlen, "in-cluster: %s: %s", c.token_file, strerror(e));
+		errf(err, errlen, "in-cluster: %s: %s", c.token_file, strerror(e));
 		goto fail;
 	}
-	if (asprintf(&c.ca_file, "%s/ca.crt", dir) < 0) {
-		c.ca_file = NULL;
-		goto nomem;
-	}
+	c.ca_file = xasprintf("%s/ca.crt", dir);
 	if (access(c.ca_file, R_OK) == -1) {
-		k8s_err(err, errlen, "in-cluster: %s: %s", c.ca_file, strerror(errno));
+		errf(err, errlen, "in-cluster: %s: %s", c.ca_file, strerror(errno));
 		goto fail;
 	}
 	/* The namespace file is optional: absent on some distributions. */
-	if (asprintf(&p, "%s/namespace", dir) < 0) {
-		p = NULL;
-		goto nomem;
-	}
+	p = xasprintf("%s/namespace", dir);
 	c.namespace = k8s_read_trimmed(p, &e);
 	if (c.namespace != NULL && c.namespace[0] == '\0') {
 		free(c.namespace);
@@ -519,8 +484,6 @@ k8s_conn_in_cluster(const char *dir, struct k8s_conn *out, char *err,
 	free(p);
 	*out = c;
 	return 0;
-nomem:
-	k8s_err(err, errlen, "in-cluster: out of memory");
 fail:
 	free(p);
 	k8s_conn_free(&c);

@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "bgplb/hmap.h"
+#include "bgplb/util.h"
 #include "k8s_events.h"
 #include "k8s_objects.h"
 
@@ -85,12 +86,6 @@ report(struct k8s_recorder *r, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	r->on_error(r->arg, buf);
-}
-
-static char *
-dupn(const char *s)
-{
-	return s != NULL ? strdup(s) : NULL;
 }
 
 /* The identity of an event: the fields client-go's EventCorrelator keys on
@@ -338,7 +333,7 @@ write_done(void *arg, long status, const char *error, long retry_after_s)
 			char nm[NAME_MAX_LEN + 40];
 
 			k8s_event_name(e->name, &e->first, nm, sizeof(nm));
-			e->event_name = strdup(nm);
+			e->event_name = xstrdup(nm);
 			e->count = e->sending;
 			r->st.posted++;
 		} else {
@@ -362,7 +357,7 @@ write_done(void *arg, long status, const char *error, long retry_after_s)
 		char nm[NAME_MAX_LEN + 40];
 
 		k8s_event_name(e->name, &e->first, nm, sizeof(nm));
-		e->event_name = strdup(nm);
+		e->event_name = xstrdup(nm);
 		e->count = e->sending;
 		e->sending = 0;
 		r->st.posted++;
@@ -415,8 +410,7 @@ k8s_recorder_new(struct event_base *base, struct k8s_http *http,
 	if (base == NULL || http == NULL || o == NULL || o->host == NULL ||
 	    *o->host == '\0')
 		return NULL;
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return NULL;
+	r = xcalloc(1, sizeof(*r));
 	r->base = base;
 	r->http = http;
 	r->max_inflight = o->max_inflight ? o->max_inflight : 4;
@@ -426,12 +420,8 @@ k8s_recorder_new(struct event_base *base, struct k8s_http *http,
 	r->arg = o->arg;
 	TAILQ_INIT(&r->lru);
 	TAILQ_INIT(&r->queue);
-	if ((r->host = strdup(o->host)) == NULL ||
-	    (r->map = hmap_new(sizeof(uint64_t) * 2)) == NULL) {
-		free(r->host);
-		free(r);
-		return NULL;
-	}
+	r->host = xstrdup(o->host);
+	r->map = hmap_new(sizeof(uint64_t) * 2);
 	return r;
 }
 
@@ -458,24 +448,21 @@ entry_new(struct k8s_recorder *r, const struct k8s_object_ref *ref,
 {
 	struct rec_entry *e;
 
-	if ((e = calloc(1, sizeof(*e))) == NULL)
-		return NULL;
+	e = xcalloc(1, sizeof(*e));
 	e->rec = r;
 	e->key = key;
 	memcpy(e->hkey, hk, sizeof(e->hkey));
-	e->kind = dupn(ref->kind);
-	e->api_version = dupn(ref->api_version);
-	e->namespace = dupn(ref->namespace);
-	e->name = dupn(ref->name);
-	e->uid = dupn(ref->uid);
-	e->rv = dupn(ref->resource_version);
-	e->reason = dupn(reason);
-	e->message = dupn(message);
+	e->kind = xstrdup(ref->kind);
+	e->api_version = xstrdup(ref->api_version);
+	e->namespace = xstrdup(ref->namespace);
+	e->name = xstrdup(ref->name);
+	e->uid = xstrdup(ref->uid);
+	e->rv = xstrdup(ref->resource_version);
+	e->reason = xstrdup(reason);
+	e->message = xstrdup(message);
 	e->warning = warning;
 	if (e->kind == NULL || e->namespace == NULL || e->name == NULL ||
-	    e->reason == NULL || e->message == NULL ||
-	    (ref->uid && !e->uid) || (ref->resource_version && !e->rv) ||
-	    (ref->api_version && !e->api_version)) {
+	    e->reason == NULL || e->message == NULL) {
 		e->key = NULL;
 		entry_free(e);
 		return NULL;

@@ -24,7 +24,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,14 +34,12 @@
 #include <event2/event.h>
 
 #include "bgplb/log.h"
+#include "bgplb/util.h"
 #include "bgplb_version.h"
 #include "k8s_http.h"
 
 #define K8S_TOKEN_REREAD_S	60
 #define K8S_CONNECT_TIMEOUT_MS	10000L
-
-/* k8s_conn.c */
-char	*k8s_read_token_file(const char *path, int *errnum);
 
 struct k8s_sock {
 	struct k8s_http		*http;
@@ -81,31 +78,6 @@ struct k8s_http {
 };
 
 static void	k8s_http_check_done(struct k8s_http *);
-
-static void
-k8s_seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-k8s_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static int
-k8s_dup(char **dst, const char *src)
-{
-	*dst = NULL;
-	if (src == NULL)
-		return 0;
-	return (*dst = strdup(src)) == NULL ? -1 : 0;
-}
 
 /* ---------------------------------------------------------------- token */
 
@@ -184,8 +156,7 @@ k8s_curl_sock(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
 	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
 		ev |= EV_WRITE;
 	if (s == NULL) {
-		if ((s = calloc(1, sizeof(*s))) == NULL)
-			return -1;
+		s = xcalloc(1, sizeof(*s));
 		s->http = h;
 		s->fd = fd;
 		LIST_INSERT_HEAD(&h->socks, s, entry);
@@ -343,19 +314,14 @@ k8s_http_request(struct k8s_http *h, const struct k8s_req_opts *o)
 	CURL *e;
 	int bad = 0;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return NULL;
+	r = xcalloc(1, sizeof(*r));
 	r->http = h;
 	r->opts = *o;
 	r->retry_after = -1;
-	if (o->body != NULL && (r->body = strdup(o->body)) == NULL)
-		goto fail;
+	r->body = xstrdup(o->body);
 	if ((r->easy = e = curl_easy_init()) == NULL)
 		goto fail;
-	if (asprintf(&url, "%s%s", h->conn.server, o->path) < 0) {
-		url = NULL;
-		goto fail;
-	}
+	url = xasprintf("%s%s", h->conn.server, o->path);
 	k8s_token_refresh(h, false);
 
 	/* Headers: Expect is turned off because curl would wait a second for
@@ -368,19 +334,13 @@ k8s_http_request(struct k8s_http *h, const struct k8s_req_opts *o)
 	ADDH("Accept: application/json");
 	ADDH("Expect:");
 	if (o->content_type != NULL) {
-		if (asprintf(&hdr, "Content-Type: %s", o->content_type) < 0) {
-			hdr = NULL;
-			goto fail;
-		}
+		hdr = xasprintf("Content-Type: %s", o->content_type);
 		ADDH(hdr);
 		free(hdr);
 		hdr = NULL;
 	}
 	if (h->token != NULL) {
-		if (asprintf(&hdr, "Authorization: Bearer %s", h->token) < 0) {
-			hdr = NULL;
-			goto fail;
-		}
+		hdr = xasprintf("Authorization: Bearer %s", h->token);
 		ADDH(hdr);
 		free(hdr);
 		hdr = NULL;
@@ -507,44 +467,28 @@ k8s_http_new(struct event_base *base, const struct k8s_conn *c, char *err,
 
 	if (!curl_ready) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			k8s_seterr(err, errlen, "curl_global_init failed");
+			errf(err, errlen, "curl_global_init failed");
 			return NULL;
 		}
 		curl_ready = true;
 	}
 	if (c->server == NULL) {
-		k8s_seterr(err, errlen, "no API server URL");
+		errf(err, errlen, "no API server URL");
 		return NULL;
 	}
-	if ((h = calloc(1, sizeof(*h))) == NULL) {
-		k8s_seterr(err, errlen, "out of memory");
-		return NULL;
-	}
+	h = xcalloc(1, sizeof(*h));
 	h->base = base;
 	TAILQ_INIT(&h->reqs);
 	TAILQ_INIT(&h->dead);
 	LIST_INIT(&h->socks);
-	h->conn.insecure = c->insecure;
-	if (k8s_dup(&h->conn.server, c->server) == -1 ||
-	    k8s_dup(&h->conn.ca_file, c->ca_file) == -1 ||
-	    k8s_dup(&h->conn.ca_data, c->ca_data) == -1 ||
-	    k8s_dup(&h->conn.token, c->token) == -1 ||
-	    k8s_dup(&h->conn.token_file, c->token_file) == -1 ||
-	    k8s_dup(&h->conn.client_cert_file, c->client_cert_file) == -1 ||
-	    k8s_dup(&h->conn.client_key_file, c->client_key_file) == -1 ||
-	    k8s_dup(&h->conn.client_cert_data, c->client_cert_data) == -1 ||
-	    k8s_dup(&h->conn.client_key_data, c->client_key_data) == -1 ||
-	    k8s_dup(&h->conn.namespace, c->namespace) == -1 ||
-	    k8s_dup(&h->token, c->token) == -1) {
-		k8s_seterr(err, errlen, "out of memory");
-		goto fail;
-	}
+	k8s_conn_copy(&h->conn, c);
+	h->token = xstrdup(c->token);
 	if (h->conn.token_file != NULL) {
 		char *t;
 		int e;
 
 		if ((t = k8s_read_token_file(h->conn.token_file, &e)) == NULL) {
-			k8s_seterr(err, errlen, "token file %s: %s", h->conn.token_file,
+			errf(err, errlen, "token file %s: %s", h->conn.token_file,
 			    strerror(e));
 			goto fail;
 		}
@@ -555,7 +499,7 @@ k8s_http_new(struct event_base *base, const struct k8s_conn *c, char *err,
 	if ((h->multi = curl_multi_init()) == NULL ||
 	    (h->timer = evtimer_new(base, k8s_timer_cb, h)) == NULL ||
 	    (h->reaper = event_new(base, -1, 0, k8s_reaper_cb, h)) == NULL) {
-		k8s_seterr(err, errlen, "out of memory");
+		errf(err, errlen, "out of memory");
 		goto fail;
 	}
 	bad |= curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, k8s_curl_sock);
@@ -563,7 +507,7 @@ k8s_http_new(struct event_base *base, const struct k8s_conn *c, char *err,
 	bad |= curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, k8s_curl_timer);
 	bad |= curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	if (bad) {
-		k8s_seterr(err, errlen, "curl_multi_setopt failed");
+		errf(err, errlen, "curl_multi_setopt failed");
 		goto fail;
 	}
 	return h;

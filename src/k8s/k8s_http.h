@@ -13,7 +13,7 @@
  *     callback at all.
  * Authentication (bearer token re-read from its file every minute and after a
  * 401, or a client certificate), the CA and the server URL come from a
- * struct k8s_conn made from a kubeconfig or from the in-cluster environment.
+ * struct k8s_conn (k8s_conn.h), which k8s_http_new() copies.
  */
 #ifndef BGPLB_K8S_HTTP_H
 #define BGPLB_K8S_HTTP_H
@@ -22,34 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "k8s_conn.h"
+
 struct event_base;
-
-/* Where and how to reach the API server. */
-struct k8s_conn {
-	char	*server;		/* https://host:port (no trailing slash) */
-	char	*ca_file;		/* PEM file, or NULL */
-	char	*ca_data;		/* PEM text (kubeconfig certificate-authority-data), or NULL */
-	bool	 insecure;		/* insecure-skip-tls-verify: never by default */
-	char	*token;			/* bearer token, or NULL */
-	char	*token_file;		/* re-read every minute and after a 401 */
-	char	*client_cert_file, *client_key_file;
-	char	*client_cert_data, *client_key_data;	/* PEM text */
-	char	*namespace;		/* the context's namespace, or NULL */
-};
-
-/*
- * kubeconfig (libyaml): clusters/users/contexts/current-context; server,
- * certificate-authority(-data), insecure-skip-tls-verify, token, tokenFile,
- * client-certificate(-data), client-key(-data).  Relative file names are
- * relative to the kubeconfig's directory.  Errors name the file and key.
- */
-int	k8s_conn_from_kubeconfig(const char *path, const char *context,
-	    struct k8s_conn *out, char *err, size_t errlen);
-/* In-cluster: KUBERNETES_SERVICE_HOST/PORT, the service account's token and
- * CA under dir (default /var/run/secrets/kubernetes.io/serviceaccount). */
-int	k8s_conn_in_cluster(const char *dir, struct k8s_conn *out, char *err,
-	    size_t errlen);
-void	k8s_conn_free(struct k8s_conn *);
 
 struct k8s_http;
 struct k8s_req;

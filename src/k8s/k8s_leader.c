@@ -27,6 +27,7 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
+#include "bgplb/util.h"
 #include "k8s_leader.h"
 
 #define BODY_MAX	(1024u * 1024)	/* a Lease is a few hundred bytes */
@@ -78,26 +79,14 @@ k8s_le_same_record(const struct k8s_lease *a, const struct k8s_lease *b)
 	    ts_eq(a->has_renew, &a->renew, b->has_renew, &b->renew);
 }
 
-static char *
-dup_or_null(const char *s)
-{
-	char *d;
-
-	if (s == NULL)
-		return NULL;
-	if ((d = strdup(s)) == NULL)
-		abort();
-	return d;
-}
-
 static void
 lease_copy(struct k8s_lease *dst, const struct k8s_lease *src)
 {
 	*dst = *src;
-	dst->namespace = dup_or_null(src->namespace);
-	dst->name = dup_or_null(src->name);
-	dst->resource_version = dup_or_null(src->resource_version);
-	dst->holder = dup_or_null(holder_of(src));
+	dst->namespace = xstrdup(src->namespace);
+	dst->name = xstrdup(src->name);
+	dst->resource_version = xstrdup(src->resource_version);
+	dst->holder = xstrdup(holder_of(src));
 }
 
 void
@@ -385,7 +374,7 @@ note_holder(struct k8s_leader *l)
 	if (str_eq(h, l->holder))
 		return;
 	free(l->holder);
-	l->holder = dup_or_null(h);
+	l->holder = xstrdup(h);
 	if (l->o.on_new_leader != NULL)
 		l->o.on_new_leader(l->o.arg, l->holder);
 }
@@ -528,7 +517,7 @@ lease_body(struct k8s_leader *l, const struct k8s_lease_spec *spec)
 	}
 	json_object_object_add(meta, "resourceVersion",
 	    json_object_new_string(spec->resource_version));
-	out = strdup(json_object_to_json_string_ext(copy,
+	out = xstrdup(json_object_to_json_string_ext(copy,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 done:
 	json_object_put(rec);
@@ -883,8 +872,7 @@ k8s_leader_new(struct event_base *base, struct k8s_http *http,
 	    (uint64_t)lease_s * 1000 <= (uint64_t)renew_ms ||
 	    (double)renew_ms <= K8S_LE_JITTER * (double)retry_ms)
 		return NULL;
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		return NULL;
+	l = xcalloc(1, sizeof(*l));
 	l->base = base;
 	l->http = http;
 	l->o = *o;
@@ -898,19 +886,12 @@ k8s_leader_new(struct event_base *base, struct k8s_http *http,
 	if (t < REQ_TIMEOUT_MIN_MS)
 		t = REQ_TIMEOUT_MIN_MS;
 	l->timeout_ms = t;
-	if ((l->ns = strdup(o->namespace)) == NULL ||
-	    (l->name = strdup(o->name)) == NULL ||
-	    (l->identity = strdup(o->identity)) == NULL)
-		goto fail;
-	if (asprintf(&l->coll, "/apis/coordination.k8s.io/v1/namespaces/%s/leases",
-	    l->ns) < 0) {
-		l->coll = NULL;
-		goto fail;
-	}
-	if (asprintf(&l->path, "%s/%s", l->coll, l->name) < 0) {
-		l->path = NULL;
-		goto fail;
-	}
+	l->ns = xstrdup(o->namespace);
+	l->name = xstrdup(o->name);
+	l->identity = xstrdup(o->identity);
+	l->coll = xasprintf("/apis/coordination.k8s.io/v1/namespaces/%s/leases",
+	    l->ns);
+	l->path = xasprintf("%s/%s", l->coll, l->name);
 	if ((l->timer = evtimer_new(base, timer_cb, l)) == NULL ||
 	    (l->deadline = evtimer_new(base, deadline_cb, l)) == NULL)
 		goto fail;

@@ -16,13 +16,15 @@
 
 #include <ctype.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
+#include "bgplb/log.h"
+#include "bgplb/util.h"
+#include "k8s_json.h"
 #include "k8s_objects.h"
 
 static const char *const ann_pool[] = {
@@ -38,41 +40,6 @@ static const char *const ann_share[] = {
 	"metallb.universe.tf/allow-shared-ip",
 };
 #define NANN	3
-
-static void __attribute__((format(printf, 3, 4)))
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static char *
-xstrdup(const char *s)
-{
-	char *d;
-
-	if (s == NULL)
-		return NULL;
-	d = strdup(s);
-	if (d == NULL)
-		abort();	/* out of memory is not something we degrade through */
-	return d;
-}
-
-static void *
-xcalloc(size_t n, size_t sz)
-{
-	void *p = calloc(n ? n : 1, sz);
-
-	if (p == NULL)
-		abort();
-	return p;
-}
 
 /*
  * Typed field access.  Absent and JSON null both mean "not set" (the API
@@ -91,8 +58,7 @@ get_typed(struct json_object *parent, const char *key, json_type want,
 	    v == NULL)
 		return 0;
 	if (!json_object_is_type(v, want)) {
-		seterr(err, errlen, "%s: expected %s", path, what);
-		return -1;
+		return errf(err, errlen, "%s: expected %s", path, what);
 	}
 	*out = v;
 	return 0;
@@ -156,12 +122,10 @@ get_int(struct json_object *parent, const char *key, const char *path,
 	    v == NULL)
 		return 0;
 	if (json_object_is_type(v, json_type_double)) {
-		seterr(err, errlen, "%s: expected an integer", path);
-		return -1;
+		return errf(err, errlen, "%s: expected an integer", path);
 	}
 	if (!json_object_is_type(v, json_type_int)) {
-		seterr(err, errlen, "%s: expected a number", path);
-		return -1;
+		return errf(err, errlen, "%s: expected a number", path);
 	}
 	*present = true;
 	*out = json_object_get_int64(v);
@@ -177,20 +141,17 @@ get_meta(struct json_object *obj, struct json_object **meta, char **ns,
 	const char *s;
 
 	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
-		seterr(err, errlen, "expected an object");
-		return -1;
+		return errf(err, errlen, "expected an object");
 	}
 	if (get_obj(obj, "metadata", "metadata", meta, err, errlen) == -1)
 		return -1;
 	if (*meta == NULL) {
-		seterr(err, errlen, "metadata: missing");
-		return -1;
+		return errf(err, errlen, "metadata: missing");
 	}
 	if (get_str(*meta, "name", "metadata.name", &s, err, errlen) == -1)
 		return -1;
 	if (s == NULL || *s == '\0') {
-		seterr(err, errlen, "metadata.name: missing");
-		return -1;
+		return errf(err, errlen, "metadata.name: missing");
 	}
 	*name = xstrdup(s);
 	if (ns != NULL) {
@@ -263,32 +224,31 @@ parse_ip_list(const char *list, const char *path, struct k8s_service *svc,
 		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
 			n--;
 		if (n == 0) {
-			seterr(err, errlen, "%s: empty address in \"%s\"", path,
+			return errf(err, errlen,
+			    "%s: empty address in \"%s\"", path,
 			    list);
-			return -1;
 		}
 		if (n >= sizeof(tok)) {
-			seterr(err, errlen, "%s: \"%.*s...\" is not an IP address",
+			return errf(err, errlen,
+			    "%s: \"%.*s...\" is not an IP address",
 			    path, 40, p);
-			return -1;
 		}
 		memcpy(tok, p, n);
 		tok[n] = '\0';
 		if (svc->naddresses == 2) {
-			seterr(err, errlen, "%s: at most two addresses (one per family)",
+			return errf(err, errlen,
+			    "%s: at most two addresses (one per family)",
 			    path);
-			return -1;
 		}
 		if (addr_parse(tok, &svc->addresses[svc->naddresses]) == -1) {
-			seterr(err, errlen, "%s: \"%s\" is not an IP address",
+			return errf(err, errlen,
+			    "%s: \"%s\" is not an IP address",
 			    path, tok);
-			return -1;
 		}
 		if (seen & family_of(&svc->addresses[svc->naddresses])) {
-			seterr(err, errlen, "%s: two %s addresses", path,
+			return errf(err, errlen, "%s: two %s addresses", path,
 			    svc->addresses[svc->naddresses].af == ADDR_AF_INET ?
 			    "IPv4" : "IPv6");
-			return -1;
 		}
 		seen |= family_of(&svc->addresses[svc->naddresses]);
 		svc->naddresses++;
@@ -296,9 +256,9 @@ parse_ip_list(const char *list, const char *path, struct k8s_service *svc,
 			break;
 		p = e + 1;
 		if (*p == '\0') {
-			seterr(err, errlen, "%s: empty address in \"%s\"", path,
+			return errf(err, errlen,
+			    "%s: empty address in \"%s\"", path,
 			    list);
-			return -1;
 		}
 	}
 	return 0;
@@ -335,13 +295,12 @@ parse_service_spec(struct json_object *spec, struct k8s_service *svc,
 		el = json_object_array_get_idx(arr, i);
 		snprintf(path, sizeof(path), "spec.ipFamilies[%zu]", i);
 		if (el == NULL || !json_object_is_type(el, json_type_string)) {
-			seterr(err, errlen, "%s: expected a string", path);
-			return -1;
+			return errf(err, errlen, "%s: expected a string", path);
 		}
 		if (parse_family(json_object_get_string(el), &f) == -1) {
-			seterr(err, errlen, "%s: unknown family \"%s\" (IPv4 or IPv6)",
+			return errf(err, errlen,
+			    "%s: unknown family \"%s\" (IPv4 or IPv6)",
 			    path, json_object_get_string(el));
-			return -1;
 		}
 		if (i == 0)
 			svc->primary_family = f;
@@ -360,9 +319,9 @@ parse_service_spec(struct json_object *spec, struct k8s_service *svc,
 	else if (strcmp(s, "RequireDualStack") == 0)
 		svc->family_policy = K8S_POLICY_REQUIRE_DUAL;
 	else {
-		seterr(err, errlen, "spec.ipFamilyPolicy: unknown policy \"%s\" "
+		return errf(err, errlen,
+		    "spec.ipFamilyPolicy: unknown policy \"%s\" "
 		    "(SingleStack, PreferDualStack or RequireDualStack)", s);
-		return -1;
 	}
 
 	if (get_str(spec, "externalTrafficPolicy", "spec.externalTrafficPolicy",
@@ -374,9 +333,9 @@ parse_service_spec(struct json_object *spec, struct k8s_service *svc,
 	else if (strcmp(s, "Local") == 0)
 		svc->traffic_policy = CFG_TRAFFIC_LOCAL;
 	else {
-		seterr(err, errlen, "spec.externalTrafficPolicy: unknown policy \"%s\" "
+		return errf(err, errlen,
+		    "spec.externalTrafficPolicy: unknown policy \"%s\" "
 		    "(Cluster or Local)", s);
-		return -1;
 	}
 
 	if (get_arr(spec, "ports", "spec.ports", &arr, err, errlen) == -1)
@@ -391,20 +350,19 @@ parse_service_spec(struct json_object *spec, struct k8s_service *svc,
 		el = json_object_array_get_idx(arr, i);
 		snprintf(path, sizeof(path), "spec.ports[%zu]", i);
 		if (el == NULL || !json_object_is_type(el, json_type_object)) {
-			seterr(err, errlen, "%s: expected an object", path);
-			return -1;
+			return errf(err, errlen,
+			    "%s: expected an object", path);
 		}
 		snprintf(path, sizeof(path), "spec.ports[%zu].port", i);
 		if (get_int(el, "port", path, &present, &v, err, errlen) == -1)
 			return -1;
 		if (!present) {
-			seterr(err, errlen, "%s: missing", path);
-			return -1;
+			return errf(err, errlen, "%s: missing", path);
 		}
 		if (v < 1 || v > 65535) {
-			seterr(err, errlen, "%s: %" PRId64 " is out of range (1-65535)",
+			return errf(err, errlen,
+			    "%s: %" PRId64 " is out of range (1-65535)",
 			    path, v);
-			return -1;
 		}
 		p->port = (uint16_t)v;
 		snprintf(path, sizeof(path), "spec.ports[%zu].protocol", i);
@@ -417,9 +375,9 @@ parse_service_spec(struct json_object *spec, struct k8s_service *svc,
 		else if (strcmp(s, "SCTP") == 0)
 			p->proto = CFG_L4_SCTP;
 		else {
-			seterr(err, errlen, "%s: unknown protocol \"%s\" (TCP, UDP or SCTP)",
+			return errf(err, errlen,
+			    "%s: unknown protocol \"%s\" (TCP, UDP or SCTP)",
 			    path, s);
-			return -1;
 		}
 		svc->nports++;
 	}
@@ -447,8 +405,8 @@ parse_ingress(struct json_object *obj, struct k8s_service *svc, char *err,
 		el = json_object_array_get_idx(arr, i);
 		snprintf(path, sizeof(path), "status.loadBalancer.ingress[%zu]", i);
 		if (el == NULL || !json_object_is_type(el, json_type_object)) {
-			seterr(err, errlen, "%s: expected an object", path);
-			return -1;
+			return errf(err, errlen,
+			    "%s: expected an object", path);
 		}
 		snprintf(path, sizeof(path), "status.loadBalancer.ingress[%zu].ip", i);
 		if (get_str(el, "ip", path, &s, err, errlen) == -1)
@@ -456,8 +414,8 @@ parse_ingress(struct json_object *obj, struct k8s_service *svc, char *err,
 		if (s == NULL)
 			continue;	/* hostname-only entries: not ours */
 		if (addr_parse(s, &svc->ingress[svc->ningress]) == -1) {
-			seterr(err, errlen, "%s: \"%s\" is not an IP address", path, s);
-			return -1;
+			return errf(err, errlen,
+			    "%s: \"%s\" is not an IP address", path, s);
 		}
 		svc->ningress++;
 	}
@@ -481,9 +439,9 @@ k8s_service_from_json(struct json_object *obj, struct k8s_service *svc,
 	    &s, err, errlen) == -1)
 		return -1;
 	if (s != NULL && k8s_parse_time(s, &svc->created) == -1) {
-		seterr(err, errlen, "metadata.creationTimestamp: \"%s\" is not "
+		return errf(err, errlen,
+		    "metadata.creationTimestamp: \"%s\" is not "
 		    "a time", s);
-		return -1;
 	}
 	/*
 	 * What the Service is and what its status says come first: when an
@@ -525,9 +483,8 @@ k8s_service_from_json(struct json_object *obj, struct k8s_service *svc,
 			return -1;
 		if (s != NULL && *s != '\0') {
 			if (addr_parse(s, &svc->addresses[0]) == -1) {
-				seterr(err, errlen,
+				return errf(err, errlen,
 				    "spec.loadBalancerIP: \"%s\" is not an IP address", s);
-				return -1;
 			}
 			svc->naddresses = 1;
 		}
@@ -629,8 +586,8 @@ k8s_endpointslice_from_json(struct json_object *obj,
 		el = json_object_array_get_idx(arr, i);
 		snprintf(path, sizeof(path), "endpoints[%zu]", i);
 		if (el == NULL || !json_object_is_type(el, json_type_object)) {
-			seterr(err, errlen, "%s: expected an object", path);
-			return -1;
+			return errf(err, errlen,
+			    "%s: expected an object", path);
 		}
 		es->nendpoints++;
 		snprintf(path, sizeof(path), "endpoints[%zu].nodeName", i);
@@ -697,8 +654,8 @@ k8s_node_from_json(struct json_object *obj, struct k8s_node *node, char *err,
 			if (v == NULL || !json_object_is_type(v, json_type_string)) {
 				snprintf(path, sizeof(path),
 				    "metadata.labels[\"%.200s\"]", k);
-				seterr(err, errlen, "%s: expected a string", path);
-				return -1;
+				return errf(err, errlen,
+				    "%s: expected a string", path);
 			}
 			node->labels[node->nlabels].key = xstrdup(k);
 			node->labels[node->nlabels].value =
@@ -717,8 +674,8 @@ k8s_node_from_json(struct json_object *obj, struct k8s_node *node, char *err,
 		el = json_object_array_get_idx(arr, i);
 		snprintf(path, sizeof(path), "status.conditions[%zu]", i);
 		if (el == NULL || !json_object_is_type(el, json_type_object)) {
-			seterr(err, errlen, "%s: expected an object", path);
-			return -1;
+			return errf(err, errlen,
+			    "%s: expected an object", path);
 		}
 		snprintf(path, sizeof(path), "status.conditions[%zu].type", i);
 		if (get_str(el, "type", path, &s, err, errlen) == -1)
@@ -746,8 +703,8 @@ k8s_node_from_json(struct json_object *obj, struct k8s_node *node, char *err,
 		el = json_object_array_get_idx(arr, i);
 		snprintf(path, sizeof(path), "status.addresses[%zu]", i);
 		if (el == NULL || !json_object_is_type(el, json_type_object)) {
-			seterr(err, errlen, "%s: expected an object", path);
-			return -1;
+			return errf(err, errlen,
+			    "%s: expected an object", path);
 		}
 		snprintf(path, sizeof(path), "status.addresses[%zu].type", i);
 		if (get_str(el, "type", path, &s, err, errlen) == -1)
@@ -843,52 +800,48 @@ k8s_watch_event_parse(const char *line, size_t len,
 
 	memset(ev, 0, sizeof(*ev));
 	if (len > INT32_MAX) {
-		seterr(err, errlen, "event: line too long");
-		return -1;
+		return errf(err, errlen, "event: line too long");
 	}
-	tok = json_tokener_new();
-	if (tok == NULL)
-		abort();
+	if ((tok = json_tokener_new()) == NULL)
+		fatalx("out of memory");
 	root = json_tokener_parse_ex(tok, line, (int)len);
 	jerr = json_tokener_get_error(tok);
 	used = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (root == NULL) {
-		seterr(err, errlen, "event: not JSON (%s)",
+		return errf(err, errlen, "event: not JSON (%s)",
 		    jerr == json_tokener_continue ? "truncated" :
 		    json_tokener_error_desc(jerr));
-		return -1;
 	}
 	for (i = used; i < len; i++) {
 		if (!isspace((unsigned char)line[i])) {
 			json_object_put(root);
-			seterr(err, errlen, "event: trailing data after the JSON value");
-			return -1;
+			return errf(err, errlen,
+			    "event: trailing data after the JSON value");
 		}
 	}
 	if (!json_object_is_type(root, json_type_object)) {
 		json_object_put(root);
-		seterr(err, errlen, "event: expected an object");
-		return -1;
+		return errf(err, errlen, "event: expected an object");
 	}
 	if (get_str(root, "type", "type", &type, err, errlen) == -1)
 		goto fail;
 	if (type == NULL) {
-		seterr(err, errlen, "type: missing");
+		errf(err, errlen, "type: missing");
 		goto fail;
 	}
 	for (i = 0; i < sizeof(ev_names) / sizeof(ev_names[0]); i++)
 		if (strcmp(type, ev_names[i]) == 0)
 			break;
 	if (i == sizeof(ev_names) / sizeof(ev_names[0])) {
-		seterr(err, errlen, "type: unknown event type \"%.64s\"", type);
+		errf(err, errlen, "type: unknown event type \"%.64s\"", type);
 		goto fail;
 	}
 	ev->type = (enum k8s_event_type)i;
 	if (get_obj(root, "object", "object", &obj, err, errlen) == -1)
 		goto fail;
 	if (obj == NULL) {
-		seterr(err, errlen, "object: missing");
+		errf(err, errlen, "object: missing");
 		goto fail;
 	}
 	ev->object = json_object_get(obj);
@@ -911,7 +864,7 @@ k8s_watch_event_parse(const char *line, size_t len,
 		/* Every real object has metadata.name; a bookmark has none. */
 		s = k8s_meta_str(obj, "name");
 		if (s == NULL) {
-			seterr(err, errlen, "object.metadata.name: missing");
+			errf(err, errlen, "object.metadata.name: missing");
 			goto fail;
 		}
 	}
@@ -938,15 +891,8 @@ k8s_watch_event_free(struct k8s_watch_event *ev)
 const char *
 k8s_meta_str(struct json_object *obj, const char *field)
 {
-	struct json_object *meta, *v;
-
-	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
-	    !json_object_object_get_ex(obj, "metadata", &meta) ||
-	    !json_object_is_type(meta, json_type_object) ||
-	    !json_object_object_get_ex(meta, field, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
+	return k8s_json_str(k8s_json_get(obj, "metadata", json_type_object),
+	    field);
 }
 
 /* Builders. */
@@ -1136,8 +1082,8 @@ get_time(struct json_object *spec, const char *key, const char *path,
 	if (s == NULL)
 		return 0;
 	if (k8s_parse_time(s, ts) == -1) {
-		seterr(err, errlen, "%s: \"%.64s\" is not a time", path, s);
-		return -1;
+		return errf(err, errlen,
+		    "%s: \"%.64s\" is not a time", path, s);
 	}
 	*has = true;
 	return 0;
@@ -1165,18 +1111,16 @@ k8s_lease_from_json(struct json_object *obj, struct k8s_lease *l, char *err,
 	    &present, &v, err, errlen) == -1)
 		return -1;
 	if (v < 0 || v > INT32_MAX) {
-		seterr(err, errlen, "spec.leaseDurationSeconds: %" PRId64
+		return errf(err, errlen, "spec.leaseDurationSeconds: %" PRId64
 		    " is out of range", v);
-		return -1;
 	}
 	l->duration_s = (int)v;
 	if (get_int(spec, "leaseTransitions", "spec.leaseTransitions", &present,
 	    &v, err, errlen) == -1)
 		return -1;
 	if (v < 0 || v > INT32_MAX) {
-		seterr(err, errlen, "spec.leaseTransitions: %" PRId64
+		return errf(err, errlen, "spec.leaseTransitions: %" PRId64
 		    " is out of range", v);
-		return -1;
 	}
 	l->transitions = (int)v;
 	if (get_time(spec, "acquireTime", "spec.acquireTime", &l->has_acquire,

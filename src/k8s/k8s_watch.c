@@ -25,6 +25,8 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
+#include "bgplb/util.h"
+#include "k8s_json.h"
 #include "k8s_watch.h"
 
 #define LIST_MAX_BYTES	(512u * 1024 * 1024)	/* one page; absurd beyond */
@@ -235,9 +237,7 @@ set_rv(struct k8s_watch *w, const char *rv)
 
 	if (rv == NULL || *rv == '\0')
 		return;
-	n = strdup(rv);
-	if (n == NULL)
-		abort();
+	n = xstrdup(rv);
 	free(w->rv);
 	w->rv = n;
 }
@@ -407,9 +407,7 @@ list_page(struct k8s_watch *w, char *why, size_t whylen)
 
 		while (ncap < w->nitems + n)
 			ncap *= 2;
-		ni = realloc(w->items, ncap * sizeof(*ni));
-		if (ni == NULL)
-			abort();
+		ni = xreallocarray(w->items, ncap, sizeof(*ni));
 		w->items = ni;
 		w->items_cap = ncap;
 	}
@@ -419,17 +417,12 @@ list_page(struct k8s_watch *w, char *why, size_t whylen)
 			continue;	/* the owner's parser would reject it anyway */
 		w->items[w->nitems++] = json_object_get(v);
 	}
-	if (json_object_object_get_ex(meta, "resourceVersion", &v) &&
-	    json_object_is_type(v, json_type_string))
-		set_rv(w, json_object_get_string(v));
+	if ((s = k8s_json_str(meta, "resourceVersion")) != NULL)
+		set_rv(w, s);
 	free(w->cont);
 	w->cont = NULL;
-	if (json_object_object_get_ex(meta, "continue", &v) &&
-	    json_object_is_type(v, json_type_string) &&
-	    (s = json_object_get_string(v)) != NULL && *s != '\0') {
-		w->cont = strdup(s);
-		if (w->cont == NULL)
-			abort();
+	if ((s = k8s_json_str(meta, "continue")) != NULL && *s != '\0') {
+		w->cont = xstrdup(s);
 		more = 1;
 	}
 	json_object_put(root);
@@ -540,17 +533,16 @@ static bool
 is_status(const char *line, size_t len)
 {
 	struct json_tokener *tok = json_tokener_new();
-	struct json_object *o, *kind;
+	struct json_object *o;
+	const char *kind;
 	bool yes = false;
 
 	if (tok == NULL)
 		return false;
 	o = json_tokener_parse_ex(tok, line, len > INT32_MAX ? INT32_MAX : (int)len);
 	json_tokener_free(tok);
-	if (o != NULL && json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, "kind", &kind) &&
-	    json_object_is_type(kind, json_type_string) &&
-	    strcmp(json_object_get_string(kind), "Status") == 0)
+	if ((kind = k8s_json_str(o, "kind")) != NULL &&
+	    strcmp(kind, "Status") == 0)
 		yes = true;
 	json_object_put(o);
 	return yes;
@@ -697,19 +689,6 @@ start_watch(struct k8s_watch *w)
 	}
 }
 
-static char *
-dup_or_null(const char *s)
-{
-	char *d;
-
-	if (s == NULL)
-		return NULL;
-	d = strdup(s);
-	if (d == NULL)
-		abort();
-	return d;
-}
-
 struct k8s_watch *
 k8s_watch_new(struct event_base *base, struct k8s_http *http,
     const struct k8s_watch_opts *o)
@@ -719,15 +698,13 @@ k8s_watch_new(struct event_base *base, struct k8s_http *http,
 
 	if (o->path == NULL || o->path[0] != '/')
 		return NULL;
-	w = calloc(1, sizeof(*w));
-	if (w == NULL)
-		return NULL;
+	w = xcalloc(1, sizeof(*w));
 	w->base = base;
 	w->http = http;
 	w->o = *o;
-	w->path = dup_or_null(o->path);
-	w->label_selector = dup_or_null(o->label_selector);
-	w->field_selector = dup_or_null(o->field_selector);
+	w->path = xstrdup(o->path);
+	w->label_selector = xstrdup(o->label_selector);
+	w->field_selector = xstrdup(o->field_selector);
 	w->o.path = w->path;
 	w->o.label_selector = w->label_selector;
 	w->o.field_selector = w->field_selector;
