@@ -63,9 +63,6 @@ struct announcer *announce_log_new(enum cfg_proto backend);
 
 /* The BGP speaker (src/bgp).  listen_port 0: no listener. */
 struct announcer *bgp_speaker_new(struct event_base *, const char *node);
-/* Tell the speaker this process restarted (previous state found): the
- * graceful restart capability then carries the R bit (RFC 4724). */
-void	bgp_speaker_set_restarted(struct announcer *, bool);
 /* Counters the log backend keeps, for tests. */
 struct announce_log_counts {
 	unsigned long	announced;

@@ -669,10 +669,3 @@ bgp_speaker_new(struct event_base *base, const char *node)
 	a->ctx = sp;
 	return a;
 }
-
-/* Kept for src/daemon.c until it calls the restarted hook itself. */
-void
-bgp_speaker_set_restarted(struct announcer *a, bool restarted)
-{
-	sp_restarted(a->ctx, restarted);
-}

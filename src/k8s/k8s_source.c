@@ -35,6 +35,7 @@
 #include "bgplb/reconcile.h"
 #include "bgplb/source.h"
 #include "k8s_events.h"
+#include "k8s_json.h"
 #include "k8s_leader.h"
 #include "k8s_source_priv.h"
 #include "k8s_watch.h"
@@ -830,12 +831,6 @@ k8s_stale(void *ctx)
 }
 
 static struct json_object *
-jstr(const char *s)
-{
-	return s != NULL ? json_object_new_string(s) : NULL;
-}
-
-static struct json_object *
 status_object(const struct daemon_k8s *k)
 {
 	struct json_object *o, *sy, *cm, *errs, *w, *self;
@@ -844,24 +839,24 @@ status_object(const struct daemon_k8s *k)
 	if (k == NULL)
 		return NULL;
 	o = json_object_new_object();
-	json_object_object_add(o, "server", jstr(k->conn.server));
+	json_object_object_add(o, "server", k8s_json_new_str(k->conn.server));
 	snprintf(buf, sizeof(buf), "%s/%s", k->lease_ns, k->lease_name);
-	json_object_object_add(o, "lease", jstr(buf));
-	json_object_object_add(o, "leader", jstr(k->holder && *k->holder ?
+	json_object_object_add(o, "lease", k8s_json_new_str(buf));
+	json_object_object_add(o, "leader", k8s_json_new_str(k->holder && *k->holder ?
 	    k->holder : NULL));
 	json_object_object_add(o, "leading", json_object_new_boolean(k->leading));
-	json_object_object_add(o, "load_balancer_class", jstr(k->lb_class));
+	json_object_object_add(o, "load_balancer_class", k8s_json_new_str(k->lb_class));
 	cm = json_object_new_object();
 	snprintf(buf, sizeof(buf), "%s/%s", k->cm_ns, k->cm_name);
-	json_object_object_add(cm, "name", jstr(buf));
+	json_object_object_add(cm, "name", k8s_json_new_str(buf));
 	json_object_object_add(cm, "present", json_object_new_boolean(
 	    k->cm_present));
-	json_object_object_add(cm, "resource_version", jstr(k->cm_rv));
-	json_object_object_add(cm, "state", jstr(ks_cm_state_names[k->cm_state]));
-	json_object_object_add(cm, "running_resource_version", jstr(k->good_rv));
+	json_object_object_add(cm, "resource_version", k8s_json_new_str(k->cm_rv));
+	json_object_object_add(cm, "state", k8s_json_new_str(ks_cm_state_names[k->cm_state]));
+	json_object_object_add(cm, "running_resource_version", k8s_json_new_str(k->good_rv));
 	errs = json_object_new_array();
 	for (size_t i = 0; i < k->ncm_errors; i++)
-		json_object_array_add(errs, jstr(k->cm_errors[i]));
+		json_object_array_add(errs, k8s_json_new_str(k->cm_errors[i]));
 	json_object_object_add(cm, "errors", errs);
 	json_object_object_add(o, "config_map", cm);
 	sy = json_object_new_object();
@@ -878,7 +873,7 @@ status_object(const struct daemon_k8s *k)
 	    k->self_found));
 	json_object_object_add(self, "eligible", json_object_new_boolean(
 	    k->self_eligible));
-	json_object_object_add(self, "why", jstr(k->self_why[0] ? k->self_why :
+	json_object_object_add(self, "why", k8s_json_new_str(k->self_why[0] ? k->self_why :
 	    NULL));
 	json_object_object_add(o, "node", self);
 	w = json_object_new_object();
@@ -910,7 +905,7 @@ status_object(const struct daemon_k8s *k)
 	    (int64_t)k->replans));
 	json_object_object_add(o, "last_replan_us", json_object_new_int64(
 	    (int64_t)k->replan_us));
-	json_object_object_add(o, "last_error", jstr(k->last_error[0] ?
+	json_object_object_add(o, "last_error", k8s_json_new_str(k->last_error[0] ?
 	    k->last_error : NULL));
 	return o;
 }
