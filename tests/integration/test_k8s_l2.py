@@ -38,7 +38,7 @@ import time
 
 import pytest
 
-from conftest import wait_until
+from conftest import TOP, wait_until
 from k8slab import SEED, K8sLab, have_tools, wait
 from test_l2 import mac_of, need
 
@@ -472,6 +472,19 @@ def test_new_service_gets_an_address_from_the_configuration_in_force(lab):
         lab.kubectl("delete", "svc", "-n", "protopod", "protopod-admin",
                     "--ignore-not-found")
         lab.kubectl("apply", "-f", os.path.join(SEED, "metallb-configMap.yml"))
+
+
+def test_the_lab_runs_the_same_files():
+    """`tests/lab/lab.sh up k8s-layer2` applies copies of the seed's files
+    (a clone has no ../shared) and offers the typo tested above."""
+    lab_dir = os.path.join(TOP, "tests", "lab", "k8s-layer2")
+    if not os.path.isdir(SEED):
+        pytest.skip(f"no seed files in {SEED}")
+    for f in ("metallb-configMap.yml", "protopod-service.yml"):
+        with open(os.path.join(SEED, f)) as a, open(os.path.join(lab_dir, f)) as b:
+            assert a.read() == b.read(), f"tests/lab/k8s-layer2/{f} is not the seed's"
+    with open(os.path.join(lab_dir, "metallb-configMap-typo.yml")) as f:
+        assert f.read() == typo_configmap()
 
 
 # ------------------------------------------------------------ a slow API server
