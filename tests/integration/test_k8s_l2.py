@@ -210,6 +210,17 @@ def newest_assigned(lab, name="protopod"):
     return {e[0] for e in evs if e[2] == top}
 
 
+def after_second_of(stamp):
+    """Sleep until the second of an event timestamp (RFC 3339, second
+    precision) has passed, so that an event posted from now on has a newer
+    lastTimestamp."""
+    import datetime
+    t = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+    while time.time() < t + 1.05:
+        time.sleep(0.05)
+
+
 def in_poc(ip):
     a = ipaddress.ip_address(ip)
     return POC[0] <= a <= POC[1]
@@ -342,6 +353,7 @@ def test_nodeassigned_follows_failover(lab):
     wait(lambda: owner.name in newest_assigned(lab), timeout=20,
          what=f"nodeAssigned naming the owner {owner.name}")
     before = {(e[0], e[1], e[2]) for e in node_assigned(lab)}
+    after_second_of(max(e[2] for e in before))
     cap = Capture(lab, "failover")
     probe = Prober(lab, PROTOPOD, seconds=5)
     try:
