@@ -38,9 +38,10 @@ import time
 
 import pytest
 
-from conftest import TOP, wait_until
+from conftest import TOP
 from k8slab import SEED, K8sLab, have_tools, wait
 from test_l2 import mac_of, need
+from test_l2_failover import Capture
 
 NAMES = ["kube-worker01", "kube-worker02", "kube-worker03"]
 PROTOPOD = "172.16.13.254"
@@ -226,42 +227,25 @@ def in_poc(ip):
     return POC[0] <= a <= POC[1]
 
 
-class Capture:
-    """tcpdump -e -tt of ARP on the client's bridge; the frames that claim
-    an address: replies (`Reply IP is-at`) and gratuitous ARP
-    (`Request who-has IP tell IP`), by source MAC."""
+def capture(lab, tag):
+    """tcpdump -e -tt of ARP on the client's bridge (test_l2_failover's)."""
+    cap = Capture(lab.router_ns, lab.dir / f"tcpdump-{tag}.txt", "arp")
+    lab.caps.append(cap)
+    return cap
 
-    def __init__(self, lab, tag):
-        self.out = lab.dir / f"tcpdump-{tag}.txt"
-        self.err = self.out.with_suffix(".err")
-        self.fo, self.fe = open(self.out, "w"), open(self.err, "w")
-        self.proc = lab.router_ns.popen(["tcpdump", "-i", "br0", "-n", "-e", "-tt", "-l",
-                                         "-U", "arp"], stdout=self.fo, stderr=self.fe)
-        lab.caps.append(self)
-        wait_until(lambda: "listening on" in self.err.read_text(), timeout=10,
-                   what="tcpdump to listen")
 
-    def claims(self, ip):
-        """[(time, source MAC, line)] of the frames claiming ip."""
-        out = []
-        for line in self.out.read_text().splitlines():
-            parts = line.split()
-            if len(parts) < 3:
-                continue
-            if f"Reply {ip} is-at " in line or f"Request who-has {ip} tell {ip}," in line:
-                out.append((float(parts[0]), parts[1].lower(), line))
-        return out
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.fo.close()
-        self.fe.close()
+def claims(cap, ip):
+    """[(time, source MAC, line)] of the captured frames that claim ip:
+    replies (`Reply IP is-at`) and gratuitous ARP (`Request who-has IP tell
+    IP`)."""
+    out = []
+    for line in cap.lines():
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        if f"Reply {ip} is-at " in line or f"Request who-has {ip} tell {ip}," in line:
+            out.append((float(parts[0]), parts[1].lower(), line))
+    return out
 
 
 class Prober:
@@ -354,7 +338,7 @@ def test_nodeassigned_follows_failover(lab):
          what=f"nodeAssigned naming the owner {owner.name}")
     before = {(e[0], e[1], e[2]) for e in node_assigned(lab)}
     after_second_of(max(e[2] for e in before))
-    cap = Capture(lab, "failover")
+    cap = capture(lab, "failover")
     probe = Prober(lab, PROTOPOD, seconds=5)
     try:
         time.sleep(0.3)
@@ -363,7 +347,7 @@ def test_nodeassigned_follows_failover(lab):
 
         # Another node answers ARP within a second (timed on the client).
         def new_claim():
-            c = [t for t, mac, _ in cap.claims(PROTOPOD) if t >= t0 and mac != owner.mac]
+            c = [t for t, mac, _ in claims(cap, PROTOPOD) if t >= t0 and mac != owner.mac]
             return min(c) if c else None
         took = wait(new_claim, timeout=FAILOVER_BOUND + 5, interval=0.05,
                     what=f"another node answering ARP for {PROTOPOD}") - t0
@@ -513,7 +497,7 @@ def test_slow_node_list_no_claims(tmp_path):
         lab.kubectl("patch", "svc", "-n", "protopod", "protopod", "--subresource=status",
                     "--type", "merge", "-p", json.dumps(
                         {"status": {"loadBalancer": {"ingress": [{"ip": PROTOPOD}]}}}))
-        cap = Capture(lab, "slowlist")
+        cap = capture(lab, "slowlist")
         probe = Prober(lab, PROTOPOD, seconds=LIST_DELAY + 12)
         t_start = time.time()
         for n in lab.nodes:
@@ -535,11 +519,11 @@ def test_slow_node_list_no_claims(tmp_path):
         time.sleep(1.0)
         probe.stop()
         cap.stop()
-        claims = cap.claims(PROTOPOD)
+        claimed = claims(cap, PROTOPOD)
         first = {}
-        for t, mac, _ in claims:
+        for t, mac, _ in claimed:
             first.setdefault(mac, t)
-        early = [(names_of(lab, [mac]), round(t - t_lists, 3)) for t, mac, _ in claims
+        early = [(names_of(lab, [mac]), round(t - t_lists, 3)) for t, mac, _ in claimed
                  if t < t_lists]
         assert not early, f"claims of {PROTOPOD} before the Node lists arrived: {early}"
         evs = node_assigned(lab)
@@ -549,7 +533,7 @@ def test_slow_node_list_no_claims(tmp_path):
             f"the Node lists arrived {LIST_DELAY} s late (node: first claim, s after the "
             f"lists): {who}; the owner now: {owner.name}; nodeAssigned events "
             f"(node, count, lastTimestamp): {evs}\n"
-            + "\n".join(l for _, _, l in claims[:12]))
+            + "\n".join(l for _, _, l in claimed[:12]))
         assert set(first) == {owner.mac}, who
         named = {e[0] for e in evs}
         assert named <= {owner.name}, f"nodeAssigned names {sorted(named)}: {evs}"
