@@ -1,5 +1,5 @@
 """A Kubernetes cluster in network namespaces, for the end-to-end tests of
-Kubernetes mode (test_k8s.py) and bench/k8s-converge.
+Kubernetes mode (test_k8s.py, test_k8s_l2.py) and bench/k8s-converge.
 
     router namespace: bridge br0 10.0.0.1/24, FRR (zebra + bgpd -n, AS 64500),
                       the fake API server (tests/k8s/fakeapi.py) on
@@ -7,6 +7,10 @@ Kubernetes mode (test_k8s.py) and bench/k8s-converge.
     node namespaces:  10.0.0.2, 10.0.0.3, ... on veths into br0, each with a
                       bgplbd in Kubernetes mode (--node node-N) that reaches
                       the API server and FRR over the bridge
+
+For layer 2 (test_k8s_l2.py: K8sLab(..., frr=False, names=[...])) there is
+no FRR: the router namespace is then the client on the nodes' link (arping,
+tcpdump on br0), and the nodes' daemon files carry a `layer2` section.
 
 The fake serves on the bridge address only because it runs inside the
 router namespace (it refuses a non-loopback address in the machine's own
@@ -108,13 +112,20 @@ class K8sNode:
 
 class K8sLab:
     def __init__(self, tmp_path, nodes=2, config_map="metallb-system/config",
-                 lease_ms=(4000, 3000, 500), history=100000):
+                 lease_ms=(4000, 3000, 500), history=100000, names=None, frr=True,
+                 api_args=()):
         """lease_ms: (lease, renew deadline, retry) for the daemons, through
         BGPLB_LEASE_MS; None: the daemon's defaults (client-go's 15 s, 10 s,
-        2 s)."""
+        2 s).  names: the nodes' names (default node-1, node-2, ...); frr:
+        run FRR in the router namespace (False for layer 2); api_args: more
+        command-line options for the fake API server."""
         self.dir = tmp_path
         self.config_map = config_map
         self.lease_ms = lease_ms
+        self.names = list(names) if names else [f"node-{i}" for i in range(1, nodes + 1)]
+        assert len(self.names) == nodes
+        self.with_frr = frr
+        self.api_args = list(api_args)
         self.daemons = []
         self.api_proc = None
         self.frr = None
@@ -129,16 +140,18 @@ class K8sLab:
     def _start(self, n, history):
         r = self.topo.router_ns
         self.router_ns = r
-        conf = render("frr-bgpd.conf", router_as=ROUTER_AS, node_as=NODE_AS,
-                      node_addrs=[nd.v4 for nd in self.topo.nodes])
-        self.frr = Frr(r, self.dir / "frr", conf).start()
+        if self.with_frr:
+            conf = render("frr-bgpd.conf", router_as=ROUTER_AS, node_as=NODE_AS,
+                          node_addrs=[nd.v4 for nd in self.topo.nodes])
+            self.frr = Frr(r, self.dir / "frr", conf).start()
         self.kubeconfig = str(self.dir / "kubeconfig")
         certdir = self.dir / "certs"
         self.api_log = open(self.dir / "fakeapi.log", "w")
         self.api_proc = r.popen([PYTHON, FAKEAPI, "--host", Topology.ROUTER_V4,
                                  "--port", str(API_PORT), "--tls", "--token", TOKEN,
                                  "--certdir", str(certdir), "--kubeconfig", self.kubeconfig,
-                                 "--history", str(history), "--bookmark-interval", "5"],
+                                 "--history", str(history), "--bookmark-interval", "5"]
+                                + self.api_args,
                                 stdout=self.api_log, stderr=subprocess.STDOUT)
         self.url = f"https://{Topology.ROUTER_V4}:{API_PORT}"
 
@@ -152,8 +165,8 @@ class K8sLab:
         # same address must not be remembered.
         self.kcache = str(self.dir / "kcache")
         self.nodes = []
-        for i, tn in enumerate(self.topo.nodes, start=1):
-            node = K8sNode(self, tn, f"node-{i}")
+        for tn, name in zip(self.topo.nodes, self.names):
+            node = K8sNode(self, tn, name)
             self.add_node(node.name, node.addr)
             self.nodes.append(node)
 
@@ -265,10 +278,11 @@ def b64(data):
     return base64.b64encode(data).decode()
 
 
-def have_tools():
+def have_tools(frr=True):
     """What the lab needs that may be missing: a list of names."""
-    missing = [b for b in ("kubectl", "vtysh", "curl") if shutil.which(b) is None]
-    for b in ("/usr/lib/frr/bgpd", "/usr/lib/frr/zebra", BGPLBD):
+    missing = [b for b in ("kubectl", "curl") + (("vtysh",) if frr else ())
+               if shutil.which(b) is None]
+    for b in (("/usr/lib/frr/bgpd", "/usr/lib/frr/zebra") if frr else ()) + (BGPLBD,):
         if not os.path.exists(b):
             missing.append(b)
     return missing

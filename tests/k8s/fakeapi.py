@@ -16,6 +16,7 @@ In-process use (pytest):
     srv.url, srv.write_kubeconfig(path)
     srv.inject_status(429, count=2, retry_after=1)
     srv.close_watches(); srv.fail_next_watches(); srv.compact(); srv.restart()
+    srv.delay_first_list("nodes", 3.0)   # a slow first LIST, held for everyone
     srv.stop()
 
 By hand:  python3 tests/k8s/fakeapi.py --port 0 --token X --kubeconfig out.yaml
@@ -1536,6 +1537,7 @@ class Handler(BaseHTTPRequestHandler):
                     st = {"resourceVersion": api.store.rv, "compacted": api.store.compacted,
                           "history": len(api.store.log), "watches": len(api.watches),
                           "objects": len(api.store.objects)}
+                st["held_lists"] = api.held_lists()
                 return self._send(200, st)
             if path == "/__fake/requests":
                 with api.req_lock:
@@ -1616,6 +1618,8 @@ class Handler(BaseHTTPRequestHandler):
             if m == "GET" and is_watch:
                 return api._watch(self, res, ns, q, gone_mode)
             if m == "GET":
+                if not q.get("continue"):
+                    api._hold_first_list(res)
                 return self._list(res, ns, q)
             if m == "POST":
                 obj = self._json(body)
@@ -1927,6 +1931,9 @@ class FakeAPIServer:
         self.watches = set()       # active watch contexts
         self.requests = []
         self.req_lock = threading.Lock()
+        # delay_first_list: plural -> {"seconds", "until", "held": [...]}
+        self.list_holds = {}
+        self.hold_lock = threading.Lock()
         self.ssl_ctx = None
         self.cert = self.key = None
         self.httpd = None
@@ -2073,6 +2080,41 @@ class FakeAPIServer:
     def clear_faults(self):
         self.faults.clear()
 
+    def delay_first_list(self, plural, seconds):
+        """An API server slow to answer the first LIST of `plural` (e.g.
+        "nodes"): that LIST is answered `seconds` after it arrived, and every
+        other LIST of `plural` (a first page: no `continue`) arriving
+        meanwhile is held with it and answered at the same moment, so that
+        clients starting together all get their lists late, together.  Later
+        LISTs are answered at once.  Watches are never held.  What was held
+        and when it was answered: held_lists(), or `held_lists` in
+        /__fake/state."""
+        with self.hold_lock:
+            self.list_holds[plural] = {"seconds": float(seconds), "until": None,
+                                       "held": []}
+
+    def _hold_first_list(self, res):
+        with self.hold_lock:
+            h = self.list_holds.get(res.plural)
+            now = time.time()
+            if h is None or (h["until"] is not None and now >= h["until"]):
+                return
+            if h["until"] is None:
+                h["until"] = now + h["seconds"]
+            rec = {"resource": res.plural, "arrived": now, "answered": None}
+            h["held"].append(rec)
+            until = h["until"]
+        while time.time() < until:
+            time.sleep(min(0.05, max(0.0, until - time.time())))
+        with self.hold_lock:
+            rec["answered"] = time.time()
+
+    def held_lists(self):
+        """The LISTs delay_first_list held: resource, arrived, answered
+        (epoch seconds; answered is None while still held)."""
+        with self.hold_lock:
+            return [dict(r) for h in self.list_holds.values() for r in h["held"]]
+
     def apply_fault(self, req):
         """The admin endpoint's actions (POST /__fake/faults)."""
         a = req["action"]
@@ -2090,6 +2132,8 @@ class FakeAPIServer:
         elif a == "chunking":
             self.set_watch_chunking(req.get("split", 0), req.get("coalesce", False),
                                     req.get("pause", 0.002))
+        elif a == "delay_first_list":
+            self.delay_first_list(req["resource"], float(req["seconds"]))
         elif a == "bookmarks":
             self.bookmark_interval = float(req["interval"])
         elif a == "clear":
@@ -2302,10 +2346,27 @@ def main(argv=None):
     ap.add_argument("--bookmark-interval", type=float, default=60.0)
     ap.add_argument("--anonymous", action="store_true",
                     help="requests without a token are system:anonymous (403) instead of 401")
+    ap.add_argument("--delay-first-list", action="append", default=[],
+                    metavar="RESOURCE=SECONDS",
+                    help="answer the first LIST of RESOURCE (plural, e.g. nodes) SECONDS "
+                         "late, with every LIST of it that arrives meanwhile (repeatable)")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args(argv)
+    holds = []
+    for spec in a.delay_first_list:
+        plural, sep, secs = spec.partition("=")
+        try:
+            if not sep or not any(r.plural == plural for r in RESOURCES):
+                raise ValueError
+            holds.append((plural, float(secs)))
+        except ValueError:
+            ap.error(f"--delay-first-list {spec!r}: want RESOURCE=SECONDS with RESOURCE "
+                     "one of " + ", ".join(sorted({r.plural for r in RESOURCES})))
     srv = FakeAPIServer(a.host, a.port, a.token, a.tls, a.certdir, a.history,
-                        a.bookmark_interval, a.anonymous, a.verbose).start()
+                        a.bookmark_interval, a.anonymous, a.verbose)
+    for plural, secs in holds:
+        srv.delay_first_list(plural, secs)
+    srv.start()
     if a.kubeconfig:
         srv.write_kubeconfig(a.kubeconfig)
     print(f"fakeapi listening on {srv.url}", flush=True)

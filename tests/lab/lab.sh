@@ -3,6 +3,7 @@
 #
 #   sudo ./tests/lab/lab.sh          # install what is missing, build, bring the lab up
 #   sudo ./tests/lab/lab.sh up layer2  # the same with the walk-through's layer 2 pools
+#   sudo ./tests/lab/lab.sh up k8s-layer2  # the walk-through itself: Kubernetes, layer 2
 #   sudo ./tests/lab/lab.sh down     # tear it down
 #   sudo ./tests/lab/lab.sh status   # the router's view and the nodes' sessions again
 #
@@ -14,6 +15,15 @@
 # layer 2 pools as they were, with membership between the nodes) and the
 # router namespace is a client on the bridge: it ARPs for the service
 # addresses and exactly one node answers each.
+# In k8s-layer2 mode it is the MetalLB walk-through as its user ran it, in
+# Kubernetes mode: the router namespace also runs the fake API server
+# (tests/k8s/fakeapi.py, https://10.0.0.1:6443) and kubectl, which applies
+# the walk-through's two files unchanged (tests/lab/k8s-layer2/: the ConfigMap
+# metallb-system/config and the protopod Service, copies of the seed), the
+# Nodes kube-worker01..03 and an EndpointSlice standing in for protopod's pods;
+# the nodes run bgplbd in Kubernetes mode (tests/lab/k8s-layer2/bgplbd.yaml).
+# It prints `kubectl get svc`, `kubectl describe svc` and which node answers
+# ARP for each EXTERNAL-IP; /run/bgplb-lab/kubectl is kubectl for the lab.
 # The lab stays up when this script ends; `down` removes everything it made.
 # If bringing it up fails half-way, everything made so far is removed.
 set -eu
@@ -45,15 +55,51 @@ lab_down() {
 
 VT() { vtysh --vty_socket $RUN/frr "$@"; }
 
+# The name node i runs as (--node; in k8s-layer2 its Node object's name).
+node_name() {
+	if [ "${LAB_MODE:-$MODE}" = k8s-layer2 ]; then printf 'kube-worker%02d\n' "$1"
+	else echo "node-$1"; fi
+}
+
 node_of_mac() {
 	local i
 	[ -n "$1" ] || { echo "-"; return; }
 	for i in $(seq 1 $NODES); do
 		if ip -n "$LAB_PREFIX-n$i" link show eth0 2>/dev/null | grep -qi "$1"; then
-			echo "node-$i"; return
+			node_name $i; return
 		fi
 	done
 	echo "?"
+}
+
+KC() { $RUN/kubectl "$@"; }
+
+# The MACs (one line each, distinct) that answer ARP for $1 on the client.
+arp_macs() {
+	ip netns exec "$LAB_PREFIX-rtr" arping -c 3 -W 0.2 -i br0 "$1" 2>/dev/null |
+		grep -oiE 'from ([0-9a-f]{2}:){5}[0-9a-f]{2}' | cut -d' ' -f2 | tr A-F a-f | sort -u
+}
+
+k8s_status() {
+	local svc ip mac macs
+	echo "== kubectl get svc -A"
+	KC get svc -A
+	echo; echo "== kubectl describe svc -n protopod protopod"
+	KC describe svc -n protopod protopod
+	echo; echo "== kubectl -n bgplb-system get lease bgplb-leader (HOLDER allocates)"
+	KC -n bgplb-system get lease bgplb-leader
+	echo; echo "== client (router namespace): who answers ARP for each EXTERNAL-IP"
+	KC get svc -A -o json | jq -r '.items[] | select(.spec.type == "LoadBalancer") |
+		"\(.metadata.namespace)/\(.metadata.name) \(.status.loadBalancer.ingress[0].ip // "")"' |
+	while read -r svc ip; do
+		[ -n "$ip" ] || { echo "   $svc: no EXTERNAL-IP (kubectl describe svc says why)"; continue; }
+		macs=$(arp_macs "$ip")
+		[ -n "$macs" ] || { echo "   $ip ($svc): no answer"; continue; }
+		for mac in $macs; do
+			echo "   $ip ($svc) is at $mac ($(node_of_mac "$mac"))"
+		done
+		[ "$(echo "$macs" | wc -l)" = 1 ] || echo "   WARNING: more than one node answers for $ip"
+	done
 }
 
 l2_status() {
@@ -79,6 +125,10 @@ lab_status() {
 		l2_status
 		return
 	fi
+	if [ "${LAB_MODE:-bgp}" = k8s-layer2 ]; then
+		k8s_status
+		return
+	fi
 	echo "== router: show bgp summary"
 	VT -c "show bgp summary"
 	echo; echo "== router: show bgp ipv4 unicast"
@@ -101,9 +151,10 @@ up)
 	case "${2:-bgp}" in
 	bgp) ;;
 	layer2) MODE=layer2; LAB_CONF=$BGPLB_TOP/tests/lab/bgplb-lab-l2.yaml ;;
-	*) echo "usage: $0 up [bgp|layer2]" >&2; exit 2 ;;
+	k8s-layer2) MODE=k8s-layer2; LAB_CONF=$BGPLB_TOP/tests/lab/k8s-layer2/bgplbd.yaml ;;
+	*) echo "usage: $0 up [bgp|layer2|k8s-layer2]" >&2; exit 2 ;;
 	esac ;;
-*) echo "usage: $0 [up [bgp|layer2]|down|status]" >&2; exit 2 ;;
+*) echo "usage: $0 [up [bgp|layer2|k8s-layer2]|down|status]" >&2; exit 2 ;;
 esac
 
 if [ -f $RUN/lab.env ]; then
@@ -112,12 +163,18 @@ if [ -f $RUN/lab.env ]; then
 fi
 
 install_pkgs $BGPLB_BUILD_PKGS $BGPLB_LAB_PKGS arping openssl
+if [ $MODE = k8s-layer2 ]; then
+	install_pkgs python3
+	install_kubectl
+	command -v kubectl >/dev/null || { echo "lab.sh: k8s-layer2 needs kubectl" >&2; exit 1; }
+fi
 echo "== building"
 build_bgplb "$BGPLB_TOP/build"
 BGPLBD=$BGPLB_TOP/build/src/bgplbd
 
 P=bgplab$$
 R=$P-rtr
+LAB_PREFIX=$P   # what lab.env gives status and down
 NAMESPACES=$R
 mkdir -p $RUN
 cat >$RUN/lab.env <<EOF
@@ -164,6 +221,37 @@ if [ $MODE = layer2 ]; then
 	chmod 600 $RUN/membership.key
 fi
 
+if [ $MODE = k8s-layer2 ]; then
+	K8S=$BGPLB_TOP/tests/lab/k8s-layer2
+	# The Secret of deploy/membership-secret.sh: 32 random bytes.
+	(umask 077; head -c 32 /dev/urandom >$RUN/membership.key)
+	echo "== router namespace: the fake API server on https://10.0.0.1:6443"
+	ip netns exec $R python3 "$BGPLB_TOP/tests/k8s/fakeapi.py" --host 10.0.0.1 --port 6443 \
+		--tls --token "lab-$(openssl rand -hex 8)" --certdir $RUN/certs \
+		--kubeconfig $RUN/kubeconfig >$RUN/fakeapi.log 2>&1 &
+	printf '#!/bin/sh\n# kubectl for the lab: its API server serves inside the lab'"'"'s router namespace.\nexec ip netns exec %s kubectl --kubeconfig %s/kubeconfig --cache-dir %s/kcache "$@"\n' \
+		"$R" "$RUN" "$RUN" >$RUN/kubectl
+	chmod 755 $RUN/kubectl
+	ok=0
+	for _ in $(seq 100); do
+		[ -f $RUN/kubeconfig ] && KC get ns >/dev/null 2>&1 && { ok=1; break; }
+		sleep 0.1
+	done
+	[ $ok = 1 ] || { echo "the fake API server did not start: $RUN/fakeapi.log" >&2; exit 1; }
+	# kubectl before 1.27 validates on the client, which needs OpenAPI v2.
+	minor=$(kubectl version --client -o json 2>/dev/null | jq -r '.clientVersion.minor' | tr -dc 0-9)
+	VALIDATE=
+	[ "${minor:-99}" -lt 27 ] && VALIDATE=--validate=false
+	echo "== kubectl: the walk-through's ConfigMap and Service (unchanged), the Nodes, protopod's endpoints"
+	KC create namespace metallb-system
+	KC create namespace bgplb-system
+	KC create namespace protopod
+	KC apply $VALIDATE -f $K8S/metallb-configMap.yml
+	KC apply $VALIDATE -f $K8S/nodes.yaml
+	KC apply $VALIDATE -f $K8S/protopod-service.yml
+	KC apply $VALIDATE -f $K8S/protopod-endpointslice.yaml
+fi
+
 if [ $MODE = bgp ]; then
 echo "== router: FRR (AS 64500) with $FRR_CONF"
 mkdir -p $RUN/frr
@@ -184,10 +272,50 @@ for i in $(seq 1 $NODES); do
 	N=$P-n$i
 	mkdir -p $RUN/node$i
 	cp "$LAB_CONF" $RUN/node$i/bgplb.yaml
-	ip netns exec $N "$BGPLBD" --config $RUN/node$i/bgplb.yaml --node node-$i \
+	ip netns exec $N "$BGPLBD" --config $RUN/node$i/bgplb.yaml --node "$(node_name $i)" \
 		--status-listen 127.0.0.1:7473 >$RUN/node$i/bgplbd.log 2>&1 &
-	echo "   node-$i: $N, 10.0.0.1$i, log $RUN/node$i/bgplbd.log"
+	echo "   $(node_name $i): $N, 10.0.0.1$i, log $RUN/node$i/bgplbd.log"
 done
+
+if [ $MODE = k8s-layer2 ]; then
+	echo "== waiting for the nodes to see each other alive, protopod's address and its ARP owner"
+	ok=0
+	for _ in $(seq 200); do
+		n=$(ip netns exec $P-n1 curl -s 127.0.0.1:7473/v1/status 2>/dev/null |
+			jq '[.membership.members[]? | select(.state == "alive" or .state == "self")] | length' 2>/dev/null)
+		ip=$(KC get svc -n protopod protopod -o jsonpath='{.status.loadBalancer.ingress[0].ip}' 2>/dev/null)
+		if [ "${n:-0}" -ge "$NODES" ] && [ "$ip" = 172.16.13.254 ] &&
+			[ "$(arp_macs 172.16.13.254 | wc -l)" = 1 ] &&
+			KC describe svc -n protopod protopod 2>/dev/null | grep -q nodeAssigned; then
+			ok=1; break
+		fi
+		sleep 0.1
+	done
+	[ $ok = 1 ] || { echo "protopod did not get 172.16.13.254 with one node answering; see $RUN/node*/bgplbd.log" >&2; exit 1; }
+	up_ok=1
+	trap - EXIT
+	k8s_status
+	cat <<EOF
+
+== the lab is running (the MetalLB walk-through in Kubernetes mode, layer 2)
+Look around (as root):
+  $RUN/kubectl get svc -A                            # kubectl against the lab's API server
+  $RUN/kubectl describe svc -n protopod protopod     # IPAllocated, nodeAssigned
+  $RUN/kubectl get events -A
+  ip netns exec $R arping -i br0 172.16.13.254      # who answers, from the client
+  ip netns exec $P-n1 $BGPLB_TOP/build/src/ctl/bgplbctl status|services
+  fail over: kill the bgplbd of the node that answers (ip netns pids $P-nN for kube-worker0N),
+    then arping again: another node answers within a second
+  the walk-through's typo: $RUN/kubectl apply -f $K8S/metallb-configMap-typo.yml
+    then $RUN/kubectl describe configmap -n metallb-system config   # ConfigStale data.config:8:13
+    (nothing is withdrawn; apply $K8S/metallb-configMap.yml to put it back)
+  logs: $RUN/node*/bgplbd.log, $RUN/fakeapi.log
+  sudo $0 status                                     # this summary again
+Tear down:
+  sudo $0 down
+EOF
+	exit 0
+fi
 
 if [ $MODE = layer2 ]; then
 	echo "== waiting for the nodes to see each other alive"
