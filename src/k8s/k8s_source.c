@@ -556,24 +556,11 @@ k8s_create(struct core *core, const struct cfg *cfg, char *err, size_t errlen)
 			.on_new_leader = on_new_leader, .on_error = on_lead_error,
 			.arg = k,
 		};
-		const char *e;
-
 		/* kubernetes.lease-duration, renew-deadline, retry-period;
 		 * 0: client-go's defaults (k8s_leader.c). */
 		lo.lease_s = kc->lease_duration_s;
 		lo.renew_deadline_ms = kc->renew_deadline_ms;
 		lo.retry_ms = kc->retry_period_ms;
-		if ((e = getenv("BGPLB_LEASE_MS")) != NULL) {
-			/* Tests only: "lease,renew,retry" in ms (see
-			 * tests/integration/k8slab.py). */
-			unsigned a = 0, b = 0, c = 0;
-
-			if (sscanf(e, "%u,%u,%u", &a, &b, &c) == 3) {
-				lo.lease_s = (a + 999) / 1000;
-				lo.renew_deadline_ms = b;
-				lo.retry_ms = c;
-			}
-		}
 		if ((k->leader = k8s_leader_new(k->base, k->http, &lo)) == NULL)
 			fatalx("cannot start leader election (lease %s/%s)",
 			    k->lease_ns, k->lease_name);

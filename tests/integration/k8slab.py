@@ -83,19 +83,22 @@ class K8sNode:
         self.daemon = None
 
     def config_text(self, extra=""):
+        lease = ""
+        if self.lab.lease_ms:
+            a, b, c = self.lab.lease_ms
+            lease = (f"  lease-duration: {(a + 999) // 1000}s\n"
+                     f"  renew-deadline: {b}ms\n"
+                     f"  retry-period: {c}ms\n")
         return (f"router-id: {self.addr}\n"
                 "kubernetes:\n"
                 f"  kubeconfig: {self.lab.kubeconfig}\n"
                 f"  config-map: {self.lab.config_map}\n"
-                "  lease: bgplb-system/bgplb-leader\n" + extra)
+                "  lease: bgplb-system/bgplb-leader\n" + lease + extra)
 
     def start(self, extra_config="", wait=True):
         path = self.lab.dir / f"bgplbd-{self.name}.yaml"
         path.write_text(self.config_text(extra_config))
-        env = {}
-        if self.lab.lease_ms:
-            env["BGPLB_LEASE_MS"] = ",".join(str(x) for x in self.lab.lease_ms)
-        self.daemon = Daemon(self.ns, path, self.lab.dir, node=self.name, env=env)
+        self.daemon = Daemon(self.ns, path, self.lab.dir, node=self.name)
         self.lab.daemons.append(self.daemon)
         self.daemon.start(wait=wait)
         return self.daemon
@@ -114,8 +117,9 @@ class K8sLab:
     def __init__(self, tmp_path, nodes=2, config_map="metallb-system/config",
                  lease_ms=(4000, 3000, 500), history=100000, names=None, frr=True,
                  api_args=()):
-        """lease_ms: (lease, renew deadline, retry) for the daemons, through
-        BGPLB_LEASE_MS; None: the daemon's defaults (client-go's 15 s, 10 s,
+        """lease_ms: (lease, renew deadline, retry) for the daemons, as the
+        kubernetes section's lease-duration (whole seconds), renew-deadline
+        and retry-period; None: the daemon's defaults (client-go's 15 s, 10 s,
         2 s).  names: the nodes' names (default node-1, node-2, ...); frr:
         run FRR in the router namespace (False for layer 2); api_args: more
         command-line options for the fake API server."""

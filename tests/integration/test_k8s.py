@@ -5,7 +5,7 @@ The users' own files are used as they are: the seed's MetalLB ConfigMap
 (switched from layer2 to bgp, with a peer) and the seed's protopod Service.
 
 The daemons run with a short Lease (4 s lease, 3 s renew deadline, 500 ms
-retry, through BGPLB_LEASE_MS) so that a takeover test takes seconds; the
+retry: kubernetes.lease-duration, renew-deadline, retry-period) so that a takeover test takes seconds; the
 algorithm is the same as with client-go's defaults, which test_leader.py
 and the unit tests cover.
 """
