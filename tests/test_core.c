@@ -296,37 +296,28 @@ static const struct source_ops other_ops = { .name = "other", .claims = other_cl
 
 /* ---- harness --------------------------------------------------------------- */
 
-static const char *CFG_A =
-    "node: self\n"
-    "pools:\n"
-    "  - name: l2\n"
-    "    protocol: layer2\n"
-    "    addresses: [192.0.2.0/28]\n"
-    "  - name: b\n"
-    "    protocol: bgp\n"
-    "    addresses: [198.51.100.0/28]\n"
-    "services:\n"
-    "  - name: default/a\n"
-    "    pool: l2\n"
+/* Two pools, and default/a on layer 2 in both configs. */
+#define CFG_HEAD \
+    "node: self\n" \
+    "pools:\n" \
+    "  - name: l2\n" \
+    "    protocol: layer2\n" \
+    "    addresses: [192.0.2.0/28]\n" \
+    "  - name: b\n" \
+    "    protocol: bgp\n" \
+    "    addresses: [198.51.100.0/28]\n" \
+    "services:\n" \
+    "  - name: default/a\n" \
+    "    pool: l2\n" \
     "    addresses: [192.0.2.1]\n"
+
+static const char *CFG_A = CFG_HEAD
     "  - name: default/b\n"
     "    pool: b\n"
     "    addresses: [198.51.100.1]\n";
 
 /* CFG_A less default/b, plus default/c. */
-static const char *CFG_B =
-    "node: self\n"
-    "pools:\n"
-    "  - name: l2\n"
-    "    protocol: layer2\n"
-    "    addresses: [192.0.2.0/28]\n"
-    "  - name: b\n"
-    "    protocol: bgp\n"
-    "    addresses: [198.51.100.0/28]\n"
-    "services:\n"
-    "  - name: default/a\n"
-    "    pool: l2\n"
-    "    addresses: [192.0.2.1]\n"
+static const char *CFG_B = CFG_HEAD
     "  - name: default/c\n"
     "    pool: b\n"
     "    addresses: [198.51.100.3]\n";
@@ -349,7 +340,7 @@ static const struct source_ops *const fake_sources[] = { &other_ops, &fake_ops, 
 static const announcer_new_fn rec_backends[] = { rec_bgp_new, rec_l2_new, NULL };
 
 static void
-start(const char *text)
+start_as(const char *text, bool restarted)
 {
 	struct daemon_opts o = {
 		.config_path = path, .status_listen = "none",
@@ -359,10 +350,17 @@ start(const char *text)
 
 	memset(&F, 0, sizeof(F));
 	F.may = true;
+	F.restarted = restarted;
 	snprintf(path, sizeof(path), "/tmp/bgplb-test-core.%d.yaml", (int)getpid());
 	write_cfg(text);
 	base = event_base_new();
 	ck_assert_int_eq(daemon_init(&D, base, &o), 0);
+}
+
+static void
+start(const char *text)
+{
+	start_as(text, false);
 }
 
 static void
@@ -477,21 +475,9 @@ END_TEST
 
 START_TEST(t_restart_hook_first)
 {
-	struct daemon_opts o = {
-		.config_path = path, .status_listen = "none",
-		.sources = fake_sources, .backends = rec_backends,
-		.no_membership = true,
-	};
-
 	/* The source finds this is a restart (state, or the cluster): the
 	 * backends hear it before anything is sent (BGP's R bit). */
-	memset(&F, 0, sizeof(F));
-	F.may = true;
-	F.restarted = true;
-	snprintf(path, sizeof(path), "/tmp/bgplb-test-core.%d.yaml", (int)getpid());
-	write_cfg(CFG_A);
-	base = event_base_new();
-	ck_assert_int_eq(daemon_init(&D, base, &o), 0);
+	start_as(CFG_A, true);
 	ck_assert_str_eq(recs[0]->log[0], "R");
 	ck_assert(logged(0, 1, "A 198.51.100.1/32"));
 	/* The layer 2 backend has no restarted hook: it is simply skipped. */
