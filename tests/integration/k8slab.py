@@ -7,6 +7,12 @@ Kubernetes mode (test_k8s.py) and bench/k8s-converge.
     node namespaces:  10.0.0.2, 10.0.0.3, ... on veths into br0, each with a
                       bgplbd in Kubernetes mode (--node node-N) that reaches
                       the API server and FRR over the bridge
+    allocator namespaces (allocators=N, default none): the next addresses,
+                      each with a `bgplbd --role allocator --node allocator-N`
+                      that reaches the API server only (FRR does not peer with
+                      it, it has no Node object); the nodes' daemons then run
+                      `--role speaker`.  Without allocators every node's
+                      daemon is both, as before.
 
 The fake serves on the bridge address only because it runs inside the
 router namespace (it refuses a non-loopback address in the machine's own
@@ -72,10 +78,11 @@ def node_yaml(name, addr, labels=None, ready=True, network_unavailable=False):
 class K8sNode:
     """One node namespace: its Node object name and its bgplbd."""
 
-    def __init__(self, lab, topo_node, name):
+    def __init__(self, lab, topo_node, name, role=None):
         self.lab, self.topo, self.name = lab, topo_node, name
         self.ns = topo_node.ns
         self.addr = topo_node.v4
+        self.role = role        # --role; None: both (no flag)
         self.daemon = None
 
     def config_text(self, extra=""):
@@ -91,7 +98,9 @@ class K8sNode:
         env = {}
         if self.lab.lease_ms:
             env["BGPLB_LEASE_MS"] = ",".join(str(x) for x in self.lab.lease_ms)
-        self.daemon = Daemon(self.ns, path, self.lab.dir, node=self.name, env=env)
+        extra = ["--role", self.role] if self.role else []
+        self.daemon = Daemon(self.ns, path, self.lab.dir, node=self.name, env=env,
+                             extra=extra)
         self.lab.daemons.append(self.daemon)
         self.daemon.start(wait=wait)
         return self.daemon
@@ -108,29 +117,32 @@ class K8sNode:
 
 class K8sLab:
     def __init__(self, tmp_path, nodes=2, config_map="metallb-system/config",
-                 lease_ms=(4000, 3000, 500), history=100000):
+                 lease_ms=(4000, 3000, 500), history=100000, allocators=0):
         """lease_ms: (lease, renew deadline, retry) for the daemons, through
         BGPLB_LEASE_MS; None: the daemon's defaults (client-go's 15 s, 10 s,
-        2 s)."""
+        2 s).  allocators: that many `--role allocator` daemons in namespaces
+        of their own (self.allocators), the nodes' daemons then `--role
+        speaker`; 0: every node's daemon does both."""
         self.dir = tmp_path
         self.config_map = config_map
         self.lease_ms = lease_ms
         self.daemons = []
+        self.allocators = []
         self.api_proc = None
         self.frr = None
-        self.topo = Topology(nodes)
+        self.topo = Topology(nodes + allocators)
         try:
-            self._start(nodes, history)
+            self._start(nodes, history, allocators)
         except BaseException:
             self.close()
             raise
 
     # ------------------------------------------------------------ set-up
-    def _start(self, n, history):
+    def _start(self, n, history, allocators=0):
         r = self.topo.router_ns
         self.router_ns = r
         conf = render("frr-bgpd.conf", router_as=ROUTER_AS, node_as=NODE_AS,
-                      node_addrs=[nd.v4 for nd in self.topo.nodes])
+                      node_addrs=[nd.v4 for nd in self.topo.nodes[:n]])
         self.frr = Frr(r, self.dir / "frr", conf).start()
         self.kubeconfig = str(self.dir / "kubeconfig")
         certdir = self.dir / "certs"
@@ -152,10 +164,12 @@ class K8sLab:
         # same address must not be remembered.
         self.kcache = str(self.dir / "kcache")
         self.nodes = []
-        for i, tn in enumerate(self.topo.nodes, start=1):
-            node = K8sNode(self, tn, f"node-{i}")
+        for i, tn in enumerate(self.topo.nodes[:n], start=1):
+            node = K8sNode(self, tn, f"node-{i}", role="speaker" if allocators else None)
             self.add_node(node.name, node.addr)
             self.nodes.append(node)
+        for i, tn in enumerate(self.topo.nodes[n:], start=1):
+            self.allocators.append(K8sNode(self, tn, f"allocator-{i}", role="allocator"))
 
     def api_log_text(self):
         try:
@@ -219,6 +233,11 @@ class K8sLab:
     def requests(self):
         return self.api("GET", "/__fake/requests")
 
+    def requests_from(self, member):
+        """The fake's request log, from one node's or allocator's daemon (by
+        its address on the bridge)."""
+        return [r for r in self.requests() if r.get("client") == member.addr]
+
     def add_node(self, name, addr, **kw):
         self.apply(node_yaml(name, addr, **kw))
 
@@ -247,7 +266,7 @@ class K8sLab:
         """The node that holds the Lease and says it leads, or None."""
         le = self.lease()
         holder = (le or {}).get("spec", {}).get("holderIdentity")
-        for n in self.nodes:
+        for n in self.nodes + self.allocators:
             if n.name == holder and n.daemon and n.daemon.proc.poll() is None:
                 return n
         return None
