@@ -165,8 +165,10 @@ main(int argc, char *argv[])
 	{
 		char err[256];
 
-		/* Before any socket or file of the config is opened. */
-		if (caps_restrict(err, sizeof(err)) == -1)
+		/* Before any socket or file of the config is opened.  An
+		 * allocator opens no socket of its own: it keeps none. */
+		if (caps_restrict_to(opts.role == CORE_ROLE_ALLOCATOR ? 0 :
+		    caps_wanted(), err, sizeof(err)) == -1)
 			log_warn("main", "cannot restrict capabilities: %s", err);
 	}
 	opts.sources = sources;

@@ -95,9 +95,11 @@ def test_the_roles_are_what_they_say(lab):
         peers = a.daemon.json("/v1/peers")
         assert peers and all(p["backend"] == "none" and p["state"] == "Idle"
                              for p in peers), peers
-        # No socket on 179, no packet socket: it needs no capability.
+        # No socket on 179, no packet socket: it needs no capability, and
+        # keeps none.
         ss = a.ns.run("ss", "-Hltn", check=False).stdout
         assert ":179 " not in ss, ss
+        assert "capabilities: kept none" in a.daemon.log(), a.daemon.log()[-2000:]
         out = a.daemon.ctl("status").stdout
         assert "role:      allocator\n" in out, out
         if a is leader:
