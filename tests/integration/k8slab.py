@@ -171,6 +171,32 @@ class K8sLab:
         for i, tn in enumerate(self.topo.nodes[n:], start=1):
             self.allocators.append(K8sNode(self, tn, f"allocator-{i}", role="allocator"))
 
+    def start_seed(self, lease_timeout=20):
+        """The usual start: namespaces metallb-system, bgplb-system and
+        protopod, the seed's ConfigMap switched to BGP, every daemon
+        (allocators first), FRR's session with every node, a leader."""
+        for ns in ("metallb-system", "bgplb-system", "protopod"):
+            self.kubectl("create", "namespace", ns)
+        self.apply(seed_configmap_bgp())
+        for m in self.allocators + self.nodes:
+            m.start()
+        for n in self.nodes:
+            wait(lambda: self.frr.established(n.addr), timeout=30,
+                 what=f"FRR's session with {n.name}")
+        wait(lambda: self.leader() is not None and self.leader().leading(),
+             timeout=lease_timeout, what="a leader")
+
+    def ensure_seed_service(self, ip="172.16.13.254"):
+        """The seed's protopod Service exists with its address and every
+        running node announces it; returns those nodes' addresses."""
+        self.kubectl("apply", "-f", os.path.join(SEED, "protopod-service.yml"))
+        wait(lambda: self.ingress("protopod", "protopod") == [ip], timeout=20,
+             what="protopod's address")
+        want = sorted(n.addr for n in self.nodes if n.daemon.proc.poll() is None)
+        wait(lambda: self.frr_paths(ip) == want, timeout=30,
+             what=f"FRR paths for {ip} from {want}")
+        return want
+
     def api_log_text(self):
         try:
             return (self.dir / "fakeapi.log").read_text()[-4000:]
@@ -293,6 +319,16 @@ def have_tools():
     return missing
 
 
+def skip_without_lab():
+    """pytest.skip unless the lab can run here (root, the tools)."""
+    import pytest
+    if os.geteuid() != 0:
+        pytest.skip("needs root for network namespaces")
+    missing = have_tools()
+    if missing:
+        pytest.skip("missing for the Kubernetes lab: " + ", ".join(missing))
+
+
 def wait(fn, timeout=20, what="condition", interval=0.1):
     return wait_until(fn, timeout=timeout, interval=interval, what=what)
 
@@ -302,4 +338,4 @@ def now():
 
 
 __all__ = ["K8sLab", "K8sNode", "seed_configmap_bgp", "node_yaml", "have_tools", "wait",
-           "now", "sh", "SEED", "b64"]
+           "now", "sh", "SEED", "b64", "skip_without_lab"]

@@ -11,13 +11,12 @@ shows what each process actually did: a speaker never writes a Service nor
 touches the Lease.
 """
 import json
-import os
 import signal
 import time
 
 import pytest
 
-from k8slab import SEED, K8sLab, have_tools, seed_configmap_bgp, wait
+from k8slab import K8sLab, skip_without_lab, wait
 
 PROTOPOD = "172.16.13.254"
 LEASE_S, RENEW_S, RETRY_S = 4.0, 3.0, 0.5
@@ -26,27 +25,11 @@ READS = ("GET",)
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    if os.geteuid() != 0:
-        pytest.skip("needs root for network namespaces")
-    missing = have_tools()
-    if missing:
-        pytest.skip("missing for the Kubernetes lab: " + ", ".join(missing))
+    skip_without_lab()
     lab = K8sLab(tmp_path_factory.mktemp("k8sroles"), nodes=2, allocators=2,
                  lease_ms=(int(LEASE_S * 1000), int(RENEW_S * 1000), int(RETRY_S * 1000)))
     try:
-        lab.kubectl("create", "namespace", "metallb-system")
-        lab.kubectl("create", "namespace", "bgplb-system")
-        lab.kubectl("create", "namespace", "protopod")
-        lab.apply(seed_configmap_bgp())
-        for a in lab.allocators:
-            a.start()
-        for n in lab.nodes:
-            n.start()
-        for n in lab.nodes:
-            wait(lambda: lab.frr.established(n.addr), timeout=30,
-                 what=f"FRR's session with {n.name}")
-        wait(lambda: lab.leader() is not None and lab.leader().leading(), timeout=20,
-             what="a leading allocator")
+        lab.start_seed()
         yield lab
     finally:
         lab.close()
@@ -61,13 +44,7 @@ def lb_service(name, port, selector=None):
 
 
 def ensure_protopod(lab):
-    lab.kubectl("apply", "-f", os.path.join(SEED, "protopod-service.yml"))
-    wait(lambda: lab.ingress("protopod", "protopod") == [PROTOPOD], timeout=20,
-         what="protopod's address")
-    want = sorted(n.addr for n in lab.nodes)
-    wait(lambda: lab.frr_paths(PROTOPOD) == want, timeout=30,
-         what=f"FRR paths for {PROTOPOD} from {want}")
-    return want
+    return lab.ensure_seed_service(PROTOPOD)
 
 
 def writes(reqs):
