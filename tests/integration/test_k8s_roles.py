@@ -199,7 +199,10 @@ def test_a_speaker_restart_moves_nothing_and_writes_nothing(lab):
     want = ensure_protopod(lab)
     leader = lab.leader()
     n = lab.nodes[0]
-    n.daemon.stop()
+    t0 = time.monotonic()
+    assert n.daemon.stop() == 0
+    # A speaker holds no Lease: nothing to hand over, it stops at once.
+    assert time.monotonic() - t0 < 1.5
     wait(lambda: lab.frr_paths(PROTOPOD) == [lab.nodes[1].addr], timeout=20,
          what=f"{n.name} withdrawn on SIGTERM")
     n.start()
@@ -208,3 +211,22 @@ def test_a_speaker_restart_moves_nothing_and_writes_nothing(lab):
     assert lab.leader() is leader
     assert lab.ingress("protopod", "protopod") == [PROTOPOD]
     assert n.k8s()["status_writes"]["ok"] == 0
+
+
+def test_sigterm_on_the_leading_allocator_hands_over_fast(lab):
+    """An allocator stopped by SIGTERM (a rollout) releases the Lease: the
+    other takes over at its next retry, long before the lease would expire,
+    and nothing moves."""
+    want = ensure_protopod(lab)
+    leader = lab.leader()
+    other = [a for a in lab.allocators if a is not leader][0]
+    t0 = time.monotonic()
+    assert leader.daemon.stop(signal.SIGTERM) == 0
+    wait(lambda: other.leading(), timeout=LEASE_S + 5, what=f"{other.name} leading")
+    assert time.monotonic() - t0 < LEASE_S
+    assert lab.lease()["spec"]["holderIdentity"] == other.name
+    assert lab.ingress("protopod", "protopod") == [PROTOPOD]
+    assert lab.frr_paths(PROTOPOD) == want
+    leader.start()
+    wait(lambda: all(leader.k8s()["synced"].values()), timeout=20, what="synced")
+    assert not leader.leading()
