@@ -12,10 +12,12 @@ touches the Lease.
 """
 import json
 import signal
+import subprocess
 import time
 
 import pytest
 
+from conftest import BGPLBD
 from k8slab import K8sLab, skip_without_lab, wait
 
 PROTOPOD = "172.16.13.254"
@@ -230,3 +232,21 @@ def test_sigterm_on_the_leading_allocator_hands_over_fast(lab):
     leader.start()
     wait(lambda: all(leader.k8s()["synced"].values()), timeout=20, what="synced")
     assert not leader.leading()
+
+
+def test_role_in_embedded_mode_is_an_error(tmp_path):
+    """--role belongs to Kubernetes mode: without a kubernetes: section the
+    daemon refuses to start, saying so (before it opens anything); a role
+    it does not know is a usage error."""
+    conf = tmp_path / "embedded.yaml"
+    conf.write_text("router-id: 192.0.2.9\n")
+    for role in ("allocator", "speaker"):
+        r = subprocess.run([BGPLBD, "--config", str(conf), "--node", "n1", "--role", role],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 1, r
+        assert f"--role {role}: the file source has no roles" in r.stderr, r.stderr
+        assert "Kubernetes mode" in r.stderr, r.stderr
+    r = subprocess.run([BGPLBD, "--config", str(conf), "--role", "controller"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2, r
+    assert '--role: "controller" is not allocator, speaker or both' in r.stderr, r.stderr
