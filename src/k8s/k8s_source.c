@@ -71,6 +71,14 @@ split_nsname(const char *s, char **ns, char **name)
 	*name = xstrdup(slash + 1);
 }
 
+/* Does this role watch `which`?  Where the endpoints are and which Nodes
+ * may announce matter only to a process that plans routes (a speaker). */
+static bool
+watched(const struct daemon_k8s *k, int which)
+{
+	return k->announces || (which != W_EPS && which != W_NODE);
+}
+
 /* ---- replan ------------------------------------------------------------- */
 
 struct svc_ep {
@@ -540,9 +548,7 @@ k8s_create(struct core *core, const struct cfg *cfg, char *err, size_t errlen)
 		char path[512];
 		struct k8s_watch_opts wo = { .path = path };
 
-		/* Where the endpoints are and which Nodes may announce: only
-		 * a speaker plans routes. */
-		if ((i == W_EPS || i == W_NODE) && !k->announces)
+		if (!watched(k, i))
 			continue;
 		ks_watch_callbacks(k, i, &wo);
 		switch (i) {
@@ -776,7 +782,7 @@ on_released(void *arg)
 }
 
 /* Orderly stop: drop the writes, stop the watches, hand the Lease over
- * (bounded by SHUTDOWN_MS), then tell the core. */
+ * (bounded by SHUTDOWN_MS; a speaker has none), then tell the core. */
 static void
 k8s_shutdown(void *ctx)
 {
@@ -792,13 +798,13 @@ k8s_shutdown(void *ctx)
 		k8s_watch_free(k->w[i]);
 		k->w[i] = NULL;
 	}
-	if ((k->ev_stop = evtimer_new(k->base, on_stop_timeout, k)) == NULL)
-		fatalx("out of memory");
-	evtimer_add(k->ev_stop, &tv);
 	if (k->leader == NULL) {
 		core_stopped(k->core);	/* a speaker holds no Lease */
 		return;
 	}
+	if ((k->ev_stop = evtimer_new(k->base, on_stop_timeout, k)) == NULL)
+		fatalx("out of memory");
+	evtimer_add(k->ev_stop, &tv);
 	k8s_leader_release(k->leader, on_released, k);
 }
 
@@ -887,8 +893,7 @@ status_object(const struct daemon_k8s *k)
 	json_object_object_add(o, "config_map", cm);
 	sy = json_object_new_object();
 	for (int i = 0; i < W__N; i++)
-		if (k->w[i] != NULL || k->announces || (i != W_EPS &&
-		    i != W_NODE))
+		if (watched(k, i))
 			json_object_object_add(sy, ks_watch_names[i],
 			    json_object_new_boolean(k->w[i] != NULL &&
 			    k8s_watch_synced(k->w[i])));
