@@ -72,8 +72,16 @@ caps_wanted(void)
 int
 caps_restrict(char *err, size_t errlen)
 {
+	return caps_restrict_to(caps_wanted(), err, errlen);
+}
+
+/* Keep only the capabilities in want (a subset of caps_wanted(); 0: none,
+ * for a process that opens no socket of its own: --role allocator). */
+int
+caps_restrict_to(uint64_t want, char *err, size_t errlen)
+{
 	struct __user_cap_data_struct d[2];
-	uint64_t want = caps_wanted(), perm, missing;
+	uint64_t perm, missing;
 	int last = last_cap(), dropped = 0;
 
 	if (capget_(d) == -1) {

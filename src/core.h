@@ -40,6 +40,7 @@ struct daemon_opts {
 	const char	*config_path;
 	const char	*node;			/* --node; NULL: config, then hostname */
 	const char	*status_listen;		/* --status-listen; NULL: config */
+	enum core_role	 role;			/* --role; default both */
 	/* The sources, asked in order which one claims the first config
 	 * (NULL-terminated; NULL: k8s_source_ops then file_source_ops). */
 	const struct source_ops *const *sources;

@@ -432,6 +432,36 @@ core_stopping(const struct core *d)
 	return d->stopping;
 }
 
+enum core_role
+core_role(const struct core *d)
+{
+	return d->opts.role;
+}
+
+static const char *const role_names[] = {
+	[CORE_ROLE_BOTH] = "both",
+	[CORE_ROLE_ALLOCATOR] = "allocator",
+	[CORE_ROLE_SPEAKER] = "speaker",
+};
+
+const char *
+core_role_name(enum core_role r)
+{
+	return (unsigned)r < sizeof(role_names) / sizeof(role_names[0]) ?
+	    role_names[r] : "?";
+}
+
+int
+core_role_parse(const char *s, enum core_role *out)
+{
+	for (size_t i = 0; i < sizeof(role_names) / sizeof(role_names[0]); i++)
+		if (strcmp(s, role_names[i]) == 0) {
+			*out = (enum core_role)i;
+			return 0;
+		}
+	return -1;
+}
+
 enum core_members
 core_members_alive(const struct core *d, const char *const **alive,
     size_t *n)
@@ -563,15 +593,6 @@ start_source(struct core *d, const struct cfg *cfg)
 
 	if ((d->node = default_node(cfg, &d->opts)) == NULL)
 		fatalx("out of memory");
-	for (const announcer_new_fn *b = d->opts.backends; b != NULL && *b != NULL;
-	    b++) {
-		if (d->nannouncers == CORE_MAX_ANNOUNCERS)
-			fatalx("more than %d backends", CORE_MAX_ANNOUNCERS);
-		d->announcers[d->nannouncers++] = (*b)(d->base, d->node);
-	}
-	if (!d->opts.no_membership)
-		d->members = l2_membership_new(d->base, d->node,
-		    on_members_changed, d);
 	for (sp = d->opts.sources; sp != NULL && *sp != NULL; sp++)
 		if ((*sp)->claims(cfg))
 			break;
@@ -580,6 +601,24 @@ start_source(struct core *d, const struct cfg *cfg)
 		    d->opts.config_path);
 		return -1;
 	}
+	if (d->opts.role != CORE_ROLE_BOTH && !(*sp)->roles) {
+		log_error("main", "--role %s: the %s source has no roles (in "
+		    "embedded mode one process does everything; --role is for "
+		    "Kubernetes mode, a config with a kubernetes: section)",
+		    core_role_name(d->opts.role), (*sp)->name);
+		return -1;
+	}
+	/* An allocator announces nothing: no backends (no BGP sessions, no
+	 * packet sockets), no layer 2 membership. */
+	for (const announcer_new_fn *b = d->opts.backends; b != NULL && *b != NULL &&
+	    d->opts.role != CORE_ROLE_ALLOCATOR; b++) {
+		if (d->nannouncers == CORE_MAX_ANNOUNCERS)
+			fatalx("more than %d backends", CORE_MAX_ANNOUNCERS);
+		d->announcers[d->nannouncers++] = (*b)(d->base, d->node);
+	}
+	if (!d->opts.no_membership && d->opts.role != CORE_ROLE_ALLOCATOR)
+		d->members = l2_membership_new(d->base, d->node,
+		    on_members_changed, d);
 	if ((*sp)->create != NULL &&
 	    (d->src_ctx = (*sp)->create(d, cfg, err, sizeof(err))) == NULL) {
 		log_error((*sp)->name, "%s", err);

@@ -2,6 +2,7 @@
  * main.c - bgplbd: command line, logging set-up, and the event loop.
  *
  *   bgplbd --config FILE [--node NAME] [--status-listen ADDR:PORT]
+ *          [--role allocator|speaker]
  *          [--log-format text|json] [--log-level debug|info|warn|error]
  *   bgplbd --check-config FILE
  *   bgplbd --version
@@ -27,6 +28,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: bgplbd --config FILE [--node NAME] [--status-listen ADDR:PORT]\n"
+	    "              [--role allocator|speaker]\n"
 	    "              [--log-format text|json] [--log-level debug|info|warn|error]\n"
 	    "       bgplbd --check-config FILE\n"
 	    "       bgplbd --version\n");
@@ -83,6 +85,7 @@ main(int argc, char *argv[])
 		{ "check-config", required_argument, NULL, 'C' },
 		{ "node", required_argument, NULL, 'n' },
 		{ "status-listen", required_argument, NULL, 's' },
+		{ "role", required_argument, NULL, 'r' },
 		{ "log-format", required_argument, NULL, 'f' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
@@ -108,6 +111,14 @@ main(int argc, char *argv[])
 			break;
 		case 's':
 			opts.status_listen = optarg;
+			break;
+		case 'r':
+			/* Kubernetes mode only; "both" is the default. */
+			if (core_role_parse(optarg, &opts.role) == -1) {
+				fprintf(stderr, "bgplbd: --role: \"%s\" is not "
+				    "allocator, speaker or both\n", optarg);
+				return 2;
+			}
 			break;
 		case 'f':
 			if (log_format_parse(optarg, &fmt) == -1) {
@@ -154,8 +165,10 @@ main(int argc, char *argv[])
 	{
 		char err[256];
 
-		/* Before any socket or file of the config is opened. */
-		if (caps_restrict(err, sizeof(err)) == -1)
+		/* Before any socket or file of the config is opened.  An
+		 * allocator opens no socket of its own: it keeps none. */
+		if (caps_restrict_to(opts.role == CORE_ROLE_ALLOCATOR ? 0 :
+		    caps_wanted(), err, sizeof(err)) == -1)
 			log_warn("main", "cannot restrict capabilities: %s", err);
 	}
 	opts.sources = sources;

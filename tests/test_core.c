@@ -6,7 +6,9 @@
  * every call.  Covered: start, reload, a broken reload (stale, nothing
  * withdrawn), a refused reload, restart (the hook before the first
  * announce), the nodes changing (layer 2 owner moves), a node that may not
- * announce, source status/metrics/staleness, and the orderly stop.
+ * announce, source status/metrics/staleness, the orderly stop, and the
+ * roles (--role: no backends for an allocator; refused by a source
+ * without roles).
  */
 #include <check.h>
 #include <event2/buffer.h>
@@ -571,6 +573,75 @@ START_TEST(t_status_metrics_stale)
 }
 END_TEST
 
+/* The fake, serving roles. */
+static const struct source_ops fake_roles_ops = {
+	.name = "fake", .roles = true, .claims = fake_claims,
+	.create = fake_create, .config_loaded = fake_config_loaded,
+	.nodes = fake_nodes, .may_announce = fake_may,
+	.plan_applied = fake_applied, .shutdown = fake_shutdown,
+};
+
+static int
+start_role(const struct source_ops *src, enum core_role role)
+{
+	const struct source_ops *srcs[] = { src, NULL };
+	struct daemon_opts o = {
+		.config_path = path, .status_listen = "none",
+		.sources = srcs, .backends = rec_backends,
+		.no_membership = true, .role = role,
+	};
+	int rc;
+
+	memset(&F, 0, sizeof(F));
+	F.may = true;
+	recs[0] = recs[1] = NULL;
+	snprintf(path, sizeof(path), "/tmp/bgplb-test-core.%d.yaml", (int)getpid());
+	write_cfg(CFG_A);
+	base = event_base_new();
+	rc = daemon_init(&D, base, &o);
+	/* daemon_init copies the options: srcs is not used after it. */
+	D.opts.sources = NULL;
+	return rc;
+}
+
+START_TEST(t_roles)
+{
+	enum core_role r;
+
+	ck_assert_int_eq(core_role_parse("allocator", &r), 0);
+	ck_assert_int_eq(r, CORE_ROLE_ALLOCATOR);
+	ck_assert_int_eq(core_role_parse("speaker", &r), 0);
+	ck_assert_int_eq(r, CORE_ROLE_SPEAKER);
+	ck_assert_int_eq(core_role_parse("both", &r), 0);
+	ck_assert_int_eq(r, CORE_ROLE_BOTH);
+	ck_assert_int_eq(core_role_parse("controller", &r), -1);
+	ck_assert_str_eq(core_role_name(CORE_ROLE_ALLOCATOR), "allocator");
+
+	/* A source without roles (embedded mode) refuses --role. */
+	ck_assert_int_eq(start_role(&fake_ops, CORE_ROLE_SPEAKER), -1);
+	ck_assert_int_eq(F.loaded, 0);
+	stop();
+
+	/* An allocator has no backends: its plan reaches nobody. */
+	ck_assert_int_eq(start_role(&fake_roles_ops, CORE_ROLE_ALLOCATOR), 0);
+	ck_assert_int_eq(core_role(&D), CORE_ROLE_ALLOCATOR);
+	ck_assert_int_eq(F.loaded, 1);
+	ck_assert_uint_eq(D.nannouncers, 0);
+	ck_assert_ptr_null(recs[0]);
+	ck_assert_ptr_null(recs[1]);
+	ck_assert_ptr_null(D.members);
+	ck_assert_int_ge(F.applied, 1);
+	stop();
+
+	/* A speaker has them, as both has. */
+	ck_assert_int_eq(start_role(&fake_roles_ops, CORE_ROLE_SPEAKER), 0);
+	ck_assert_int_eq(core_role(&D), CORE_ROLE_SPEAKER);
+	ck_assert_uint_eq(D.nannouncers, 2);
+	ck_assert(logged(0, 0, "A 198.51.100.1/32"));
+	stop();
+}
+END_TEST
+
 START_TEST(t_shutdown_order)
 {
 	start(CFG_A);
@@ -613,6 +684,7 @@ main(void)
 	tcase_add_test(tc, t_may_not_announce);
 	tcase_add_test(tc, t_status_metrics_stale);
 	tcase_add_test(tc, t_shutdown_order);
+	tcase_add_test(tc, t_roles);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -39,6 +39,9 @@ struct core;
 
 struct source_ops {
 	const char *name;			/* "file", "kubernetes" */
+	/* Does this source serve the roles of --role (allocator, speaker)?
+	 * A source that does not runs only as both (the default). */
+	bool	 roles;
 	/* Does this source serve a process whose first config is cfg?  The
 	 * core asks the registered sources in order at the first load; the
 	 * first that says yes serves for the life of the process. */
@@ -95,6 +98,19 @@ extern const struct source_ops file_source_ops;
 
 /* ---- the core, as a source sees it --------------------------------------- */
 
+/*
+ * What this process does (--role).  BOTH (the default): everything, in one
+ * process.  ALLOCATOR: decides the services' addresses and publishes them,
+ * announces nothing (the core creates no backends and no layer 2
+ * membership).  SPEAKER: announces what the published decisions say and
+ * decides nothing.  Only a source with `roles` serves the last two.
+ */
+enum core_role {
+	CORE_ROLE_BOTH = 0,
+	CORE_ROLE_ALLOCATOR,
+	CORE_ROLE_SPEAKER,
+};
+
 /* One service as the core sees it: request + outcome. */
 struct core_service {
 	const struct cfg_service *cfg;		/* the source keeps it alive */
@@ -130,6 +146,10 @@ const struct plan *core_plan(const struct core *);
 const struct alloc *core_alloc(const struct core *);
 size_t	core_services(const struct core *, const struct core_service **);
 bool	core_stopping(const struct core *);
+enum core_role core_role(const struct core *);
+/* "both", "allocator", "speaker"; core_role_parse: -1 for anything else. */
+const char *core_role_name(enum core_role);
+int	core_role_parse(const char *, enum core_role *);
 /*
  * What layer 2 membership says about the nodes: OFF (no membership: no
  * evidence either way), SETTLING (just started: nobody heard yet, which is

@@ -389,8 +389,14 @@ print_status(struct json_object *o)
 		struct json_object *cm, *node;
 
 		printf("mode:      Kubernetes, API server %s\n", gs(cfg, "server"));
-		printf("leader:    %s%s (lease %s)\n", gs(cfg, "leader"),
-		    gb(cfg, "leading") ? " (this node)" : "", gs(cfg, "lease"));
+		printf("role:      %s\n", gs(cfg, "role"));
+		if (strcmp(gs(cfg, "role"), "speaker") == 0)
+			printf("leader:    not watched (a speaker neither reads "
+			    "nor campaigns for lease %s)\n", gs(cfg, "lease"));
+		else
+			printf("leader:    %s%s (lease %s)\n", gs(cfg, "leader"),
+			    gb(cfg, "leading") ? " (this node)" : "",
+			    gs(cfg, "lease"));
 		if (json_object_object_get_ex(cfg, "config_map", &cm) && cm) {
 			printf("configmap: %s: %s", gs(cm, "name"), gs(cm, "state"));
 			if (json_object_object_get_ex(cm, "errors", &errs) &&

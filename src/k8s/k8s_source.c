@@ -16,6 +16,13 @@
  *   stop:     drop the writes, stop the watches, release the Lease
  *   status:   /v1/status "kubernetes", /metrics, the config's staleness
  *
+ * Roles (--role, core_role()): an allocator campaigns for the Lease and,
+ * leading, writes status; it watches only Services and the ConfigMap and
+ * announces nothing (the core gives it no backends).  A speaker never
+ * campaigns, never writes status or allocation Events: it announces what
+ * status says and posts only its own nodeAssigned Events.  By default one
+ * process is both.
+ *
  * It implements the source descriptor (k8s_source_ops, bgplb/source.h):
  * the only file of the four that sees the core, through core_*() alone;
  * the others get what they need through struct daemon_k8s or as arguments.
@@ -62,6 +69,14 @@ split_nsname(const char *s, char **ns, char **name)
 	}
 	*ns = xstrndup(s, (size_t)(slash - s));
 	*name = xstrdup(slash + 1);
+}
+
+/* Does this role watch `which`?  Where the endpoints are and which Nodes
+ * may announce matter only to a process that plans routes (a speaker). */
+static bool
+watched(const struct daemon_k8s *k, int which)
+{
+	return k->announces || (which != W_EPS && which != W_NODE);
 }
 
 /* ---- replan ------------------------------------------------------------- */
@@ -273,7 +288,8 @@ replan(struct daemon_k8s *k, bool local_changed)
 	if (!k->synced || core_stopping(k->core))
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	update_self(k);
+	if (k->announces)
+		update_self(k);
 	nodes_changed = ks_members_changed(k, running);
 	ncfg = ks_next_config(k, local_changed, &nodes_changed);
 	have_cfg = k->cm_state == CM_LOADED || k->cm_state == CM_STALE;
@@ -488,6 +504,11 @@ k8s_create(struct core *core, const struct cfg *cfg, char *err, size_t errlen)
 	k->base = core_base(core);
 	k->changed = schedule;
 	k->config_path = core_config_path(core);
+	k->allocates = core_role(core) != CORE_ROLE_SPEAKER;
+	k->announces = core_role(core) != CORE_ROLE_ALLOCATOR;
+	if (!k->announces)
+		snprintf(k->self_why, sizeof(k->self_why), "this process is an "
+		    "allocator: it announces nothing");
 	TAILQ_INIT(&k->wq);
 	LIST_INIT(&k->writes);
 	split_nsname(kc->config_map, &k->cm_ns, &k->cm_name);
@@ -512,8 +533,9 @@ k8s_create(struct core *core, const struct cfg *cfg, char *err, size_t errlen)
 	ks_store_init(k);
 	if ((k->ev_replan = evtimer_new(k->base, on_replan, k)) == NULL)
 		fatalx("out of memory");
-	log_info(MOD, "API server %s; config from ConfigMap %s/%s; lease %s/%s",
-	    k->conn.server, k->cm_ns, k->cm_name, k->lease_ns, k->lease_name);
+	log_info(MOD, "API server %s; config from ConfigMap %s/%s; lease %s/%s; "
+	    "role %s", k->conn.server, k->cm_ns, k->cm_name, k->lease_ns,
+	    k->lease_name, core_role_name(core_role(core)));
 
 	{
 		struct k8s_recorder_opts ro = { .host = core_node(core),
@@ -526,6 +548,8 @@ k8s_create(struct core *core, const struct cfg *cfg, char *err, size_t errlen)
 		char path[512];
 		struct k8s_watch_opts wo = { .path = path };
 
+		if (!watched(k, i))
+			continue;
 		ks_watch_callbacks(k, i, &wo);
 		switch (i) {
 		case W_SVC:
@@ -548,7 +572,7 @@ k8s_create(struct core *core, const struct cfg *cfg, char *err, size_t errlen)
 		if ((k->w[i] = k8s_watch_new(k->base, k->http, &wo)) == NULL)
 			fatalx("cannot start the %s watch", ks_watch_names[i]);
 	}
-	{
+	if (k->allocates) {
 		struct k8s_leader_opts lo = {
 			.namespace = k->lease_ns, .name = k->lease_name,
 			.identity = core_node(core), .on_started = on_lead_started,
@@ -582,8 +606,8 @@ k8s_started(void *ctx)
 {
 	struct daemon_k8s *k = ctx;
 
-	log_info("main", "bgplbd running as node %s in Kubernetes mode",
-	    core_node(k->core));
+	log_info("main", "bgplbd running as node %s in Kubernetes mode (role %s)",
+	    core_node(k->core), core_role_name(core_role(k->core)));
 }
 
 /*
@@ -706,7 +730,9 @@ k8s_nodes(void *ctx, const struct cfg *cfg, struct plan_node **out)
 static bool
 k8s_may_announce(void *ctx)
 {
-	return ((struct daemon_k8s *)ctx)->self_eligible;
+	const struct daemon_k8s *k = ctx;
+
+	return k->announces && k->self_eligible;
 }
 
 /*
@@ -743,7 +769,7 @@ on_released(void *arg)
 }
 
 /* Orderly stop: drop the writes, stop the watches, hand the Lease over
- * (bounded by SHUTDOWN_MS), then tell the core. */
+ * (bounded by SHUTDOWN_MS; a speaker has none), then tell the core. */
 static void
 k8s_shutdown(void *ctx)
 {
@@ -758,6 +784,10 @@ k8s_shutdown(void *ctx)
 	for (int i = 0; i < W__N; i++) {
 		k8s_watch_free(k->w[i]);
 		k->w[i] = NULL;
+	}
+	if (k->leader == NULL) {
+		core_stopped(k->core);	/* a speaker holds no Lease */
+		return;
 	}
 	if ((k->ev_stop = evtimer_new(k->base, on_stop_timeout, k)) == NULL)
 		fatalx("out of memory");
@@ -827,6 +857,8 @@ status_object(const struct daemon_k8s *k)
 		return NULL;
 	o = json_object_new_object();
 	json_object_object_add(o, "server", k8s_json_new_str(k->conn.server));
+	json_object_object_add(o, "role", k8s_json_new_str(core_role_name(
+	    core_role(k->core))));
 	snprintf(buf, sizeof(buf), "%s/%s", k->lease_ns, k->lease_name);
 	json_object_object_add(o, "lease", k8s_json_new_str(buf));
 	json_object_object_add(o, "leader", k8s_json_new_str(k->holder && *k->holder ?
@@ -848,8 +880,10 @@ status_object(const struct daemon_k8s *k)
 	json_object_object_add(o, "config_map", cm);
 	sy = json_object_new_object();
 	for (int i = 0; i < W__N; i++)
-		json_object_object_add(sy, ks_watch_names[i], json_object_new_boolean(
-		    k->w[i] != NULL && k8s_watch_synced(k->w[i])));
+		if (watched(k, i))
+			json_object_object_add(sy, ks_watch_names[i],
+			    json_object_new_boolean(k->w[i] != NULL &&
+			    k8s_watch_synced(k->w[i])));
 	json_object_object_add(o, "synced", sy);
 	json_object_object_add(o, "services", json_object_new_int64(
 	    (int64_t)k->nhandled));
@@ -952,6 +986,7 @@ k8s_metrics(void *ctx, struct evbuffer *b)
 
 const struct source_ops k8s_source_ops = {
 	.name = MOD,
+	.roles = true,
 	.claims = k8s_claims,
 	.create = k8s_create,
 	.started = k8s_started,

@@ -129,11 +129,16 @@ struct daemon_k8s {
 	const char	*config_path;	/* the daemon's file (borrowed) */
 	struct k8s_conn	 conn;
 	struct k8s_http	*http;
-	struct k8s_watch *w[W__N];
+	struct k8s_watch *w[W__N];	/* NULL: not watched in this role */
 	struct ks_watch_arg wa[W__N];
 	uint64_t	 events[W__N], relists[W__N];
 	bool		 synced;	/* every watch has listed once */
-	struct k8s_leader *leader;
+	/* --role: the allocator campaigns for the Lease and, leading,
+	 * writes status and the allocation Events; the speaker announces
+	 * (watches EndpointSlices and Nodes, posts nodeAssigned).  Both by
+	 * default. */
+	bool		 allocates, announces;
+	struct k8s_leader *leader;	/* NULL: a speaker never campaigns */
 	bool		 leading;
 	char		*holder;
 	struct k8s_recorder *rec;

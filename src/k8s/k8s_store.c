@@ -288,7 +288,7 @@ check_synced(struct daemon_k8s *k)
 	if (k->synced)
 		return;
 	for (int i = 0; i < W__N; i++)
-		if (!k8s_watch_synced(k->w[i]))
+		if (k->w[i] != NULL && !k8s_watch_synced(k->w[i]))
 			return;
 	k->synced = true;
 	log_info(MOD, "every watch has listed: %zu Services, %zu "

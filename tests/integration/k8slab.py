@@ -7,6 +7,12 @@ Kubernetes mode (test_k8s.py, test_k8s_l2.py) and bench/k8s-converge.
     node namespaces:  10.0.0.2, 10.0.0.3, ... on veths into br0, each with a
                       bgplbd in Kubernetes mode (--node node-N) that reaches
                       the API server and FRR over the bridge
+    allocator namespaces (allocators=N, default none): the next addresses,
+                      each with a `bgplbd --role allocator --node allocator-N`
+                      that reaches the API server only (FRR does not peer with
+                      it, it has no Node object); the nodes' daemons then run
+                      `--role speaker`.  Without allocators every node's
+                      daemon is both, as before.
 
 For layer 2 (test_k8s_l2.py: K8sLab(..., frr=False, names=[...])) there is
 no FRR: the router namespace is then the client on the nodes' link (arping,
@@ -76,10 +82,11 @@ def node_yaml(name, addr, labels=None, ready=True, network_unavailable=False):
 class K8sNode:
     """One node namespace: its Node object name and its bgplbd."""
 
-    def __init__(self, lab, topo_node, name):
+    def __init__(self, lab, topo_node, name, role=None):
         self.lab, self.topo, self.name = lab, topo_node, name
         self.ns = topo_node.ns
         self.addr = topo_node.v4
+        self.role = role        # --role; None: both (no flag)
         self.daemon = None
 
     def config_text(self, extra=""):
@@ -98,7 +105,9 @@ class K8sNode:
     def start(self, extra_config="", wait=True):
         path = self.lab.dir / f"bgplbd-{self.name}.yaml"
         path.write_text(self.config_text(extra_config))
-        self.daemon = Daemon(self.ns, path, self.lab.dir, node=self.name)
+        extra = ["--role", self.role] if self.role else []
+        self.daemon = Daemon(self.ns, path, self.lab.dir, node=self.name,
+                             extra=extra)
         self.lab.daemons.append(self.daemon)
         self.daemon.start(wait=wait)
         return self.daemon
@@ -116,13 +125,16 @@ class K8sNode:
 class K8sLab:
     def __init__(self, tmp_path, nodes=2, config_map="metallb-system/config",
                  lease_ms=(4000, 3000, 500), history=100000, names=None, frr=True,
-                 api_args=()):
+                 api_args=(), allocators=0):
         """lease_ms: (lease, renew deadline, retry) for the daemons, as the
         kubernetes section's lease-duration (whole seconds), renew-deadline
         and retry-period; None: the daemon's defaults (client-go's 15 s, 10 s,
         2 s).  names: the nodes' names (default node-1, node-2, ...); frr:
         run FRR in the router namespace (False for layer 2); api_args: more
-        command-line options for the fake API server."""
+        command-line options for the fake API server.  allocators: that many
+        `--role allocator` daemons in namespaces of their own
+        (self.allocators), the nodes' daemons then `--role speaker`; 0: every
+        node's daemon does both."""
         self.dir = tmp_path
         self.config_map = config_map
         self.lease_ms = lease_ms
@@ -131,22 +143,23 @@ class K8sLab:
         self.with_frr = frr
         self.api_args = list(api_args)
         self.daemons = []
+        self.allocators = []
         self.api_proc = None
         self.frr = None
-        self.topo = Topology(nodes)
+        self.topo = Topology(nodes + allocators)
         try:
-            self._start(nodes, history)
+            self._start(nodes, history, allocators)
         except BaseException:
             self.close()
             raise
 
     # ------------------------------------------------------------ set-up
-    def _start(self, n, history):
+    def _start(self, n, history, allocators=0):
         r = self.topo.router_ns
         self.router_ns = r
         if self.with_frr:
             conf = render("frr-bgpd.conf", router_as=ROUTER_AS, node_as=NODE_AS,
-                          node_addrs=[nd.v4 for nd in self.topo.nodes])
+                          node_addrs=[nd.v4 for nd in self.topo.nodes[:n]])
             self.frr = Frr(r, self.dir / "frr", conf).start()
         self.kubeconfig = str(self.dir / "kubeconfig")
         certdir = self.dir / "certs"
@@ -169,10 +182,38 @@ class K8sLab:
         # same address must not be remembered.
         self.kcache = str(self.dir / "kcache")
         self.nodes = []
-        for tn, name in zip(self.topo.nodes, self.names):
-            node = K8sNode(self, tn, name)
+        for tn, name in zip(self.topo.nodes[:n], self.names):
+            node = K8sNode(self, tn, name, role="speaker" if allocators else None)
             self.add_node(node.name, node.addr)
             self.nodes.append(node)
+        for i, tn in enumerate(self.topo.nodes[n:], start=1):
+            self.allocators.append(K8sNode(self, tn, f"allocator-{i}", role="allocator"))
+
+    def start_seed(self, lease_timeout=20):
+        """The usual start: namespaces metallb-system, bgplb-system and
+        protopod, the seed's ConfigMap switched to BGP, every daemon
+        (allocators first), FRR's session with every node, a leader."""
+        for ns in ("metallb-system", "bgplb-system", "protopod"):
+            self.kubectl("create", "namespace", ns)
+        self.apply(seed_configmap_bgp())
+        for m in self.allocators + self.nodes:
+            m.start()
+        for n in self.nodes:
+            wait(lambda: self.frr.established(n.addr), timeout=30,
+                 what=f"FRR's session with {n.name}")
+        wait(lambda: self.leader() is not None and self.leader().leading(),
+             timeout=lease_timeout, what="a leader")
+
+    def ensure_seed_service(self, ip="172.16.13.254"):
+        """The seed's protopod Service exists with its address and every
+        running node announces it; returns those nodes' addresses."""
+        self.kubectl("apply", "-f", os.path.join(SEED, "protopod-service.yml"))
+        wait(lambda: self.ingress("protopod", "protopod") == [ip], timeout=20,
+             what="protopod's address")
+        want = sorted(n.addr for n in self.nodes if n.daemon.proc.poll() is None)
+        wait(lambda: self.frr_paths(ip) == want, timeout=30,
+             what=f"FRR paths for {ip} from {want}")
+        return want
 
     def api_log_text(self):
         try:
@@ -236,6 +277,11 @@ class K8sLab:
     def requests(self):
         return self.api("GET", "/__fake/requests")
 
+    def requests_from(self, member):
+        """The fake's request log, from one node's or allocator's daemon (by
+        its address on the bridge)."""
+        return [r for r in self.requests() if r.get("client") == member.addr]
+
     def add_node(self, name, addr, **kw):
         self.apply(node_yaml(name, addr, **kw))
 
@@ -264,7 +310,7 @@ class K8sLab:
         """The node that holds the Lease and says it leads, or None."""
         le = self.lease()
         holder = (le or {}).get("spec", {}).get("holderIdentity")
-        for n in self.nodes:
+        for n in self.nodes + self.allocators:
             if n.name == holder and n.daemon and n.daemon.proc.poll() is None:
                 return n
         return None
@@ -292,6 +338,16 @@ def have_tools(frr=True):
     return missing
 
 
+def skip_without_lab():
+    """pytest.skip unless the lab can run here (root, the tools)."""
+    import pytest
+    if os.geteuid() != 0:
+        pytest.skip("needs root for network namespaces")
+    missing = have_tools()
+    if missing:
+        pytest.skip("missing for the Kubernetes lab: " + ", ".join(missing))
+
+
 def wait(fn, timeout=20, what="condition", interval=0.1):
     return wait_until(fn, timeout=timeout, interval=interval, what=what)
 
@@ -301,4 +357,4 @@ def now():
 
 
 __all__ = ["K8sLab", "K8sNode", "seed_configmap_bgp", "node_yaml", "have_tools", "wait",
-           "now", "sh", "SEED", "b64"]
+           "now", "sh", "SEED", "b64", "skip_without_lab"]

@@ -96,6 +96,8 @@ RESOURCES = [
     Res("", "v1", "secrets", "Secret", True, [], fields=["type"]),
     Res("apps", "v1", "daemonsets", "DaemonSet", True, ["ds"], status=True, generation=True,
         categories=["all"]),
+    Res("apps", "v1", "deployments", "Deployment", True, ["deploy"], status=True,
+        generation=True, categories=["all"]),
     Res("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False, [],
         name_rule="path"),
     Res("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False,
@@ -133,6 +135,7 @@ SMP_KEYS["DaemonSet"] = {
     _POD + ("initContainers", "volumeMounts"): "mountPath",
     ("status", "conditions"): "type",
 }
+SMP_KEYS["Deployment"] = dict(SMP_KEYS["DaemonSet"])
 
 
 def now_ts():
@@ -860,6 +863,8 @@ class Store:
             _secret_defaults(obj)
         elif res.kind == "DaemonSet":
             _daemonset_defaults(obj, old)
+        elif res.kind == "Deployment":
+            _deployment_defaults(obj, old)
         if not obj["metadata"].get("labels"):
             obj["metadata"].pop("labels", None)
         if not obj["metadata"].get("annotations"):
@@ -984,6 +989,8 @@ class Store:
                 causes.append(("addressType", "FieldValueRequired", "Required value"))
         elif res.kind == "DaemonSet":
             causes += _daemonset_causes(obj, old)
+        elif res.kind == "Deployment":
+            causes += _deployment_causes(obj, old)
         elif res.kind in ("Role", "ClusterRole"):
             for i, rule in enumerate(obj.get("rules") or []):
                 causes += _rule_causes(rule if isinstance(rule, dict) else {},
@@ -1047,6 +1054,41 @@ def _daemonset_defaults(obj, old):
         ru.setdefault("maxUnavailable", 1)
         ru.setdefault("maxSurge", 0)
     sp.setdefault("revisionHistoryLimit", 10)
+    _pod_template_defaults(sp)
+    if old is None:
+        obj["status"] = {"currentNumberScheduled": 0, "numberMisscheduled": 0,
+                         "desiredNumberScheduled": 0, "numberReady": 0}
+
+
+def _deployment_defaults(obj, old):
+    sp = obj.setdefault("spec", {})
+    if not isinstance(sp, dict):
+        raise bad_request("spec must be an object")
+    sp.setdefault("replicas", 1)
+    st = sp.setdefault("strategy", {})
+    st.setdefault("type", "RollingUpdate")
+    if st["type"] == "RollingUpdate":
+        ru = st.setdefault("rollingUpdate", {})
+        ru.setdefault("maxUnavailable", "25%")
+        ru.setdefault("maxSurge", "25%")
+    sp.setdefault("revisionHistoryLimit", 10)
+    sp.setdefault("progressDeadlineSeconds", 600)
+    _pod_template_defaults(sp)
+    if old is None:
+        obj["status"] = {}
+
+
+def _deployment_causes(obj, old):
+    causes = _daemonset_causes(obj, old)
+    r = obj["spec"].get("replicas")
+    if not isinstance(r, int) or r < 0:
+        causes.append(("spec.replicas", "FieldValueInvalid",
+                       f"Invalid value: {json.dumps(r)}: must be greater than or equal to 0"))
+    return causes
+
+
+def _pod_template_defaults(sp):
+    """A workload's pod template (DaemonSet, Deployment)."""
     pod = sp.setdefault("template", {}).setdefault("spec", {})
     if not isinstance(pod, dict):
         raise bad_request("spec.template.spec must be an object")
@@ -1079,9 +1121,6 @@ def _daemonset_defaults(obj, old):
         for k in ("configMap", "secret", "projected", "downwardAPI"):
             if isinstance((v or {}).get(k), dict):
                 v[k].setdefault("defaultMode", 420)
-    if old is None:
-        obj["status"] = {"currentNumberScheduled": 0, "numberMisscheduled": 0,
-                         "desiredNumberScheduled": 0, "numberReady": 0}
 
 
 def _daemonset_causes(obj, old):
@@ -1262,6 +1301,12 @@ TABLES = {
         ",".join(f"{k}={v}" for k, v in sorted(
             (((o.get("spec") or {}).get("template") or {}).get("spec") or {})
             .get("nodeSelector", {}).items())) or "<none>"]),
+    "Deployment": ([("Ready", "string"), ("Up-to-date", "integer"),
+                    ("Available", "integer")], lambda o: [
+        f"{(o.get('status') or {}).get('readyReplicas', 0)}/"
+        f"{(o.get('spec') or {}).get('replicas', 0)}",
+        (o.get("status") or {}).get("updatedReplicas", 0),
+        (o.get("status") or {}).get("availableReplicas", 0)]),
     "Secret": ([("Type", "string"), ("Data", "integer")],
                lambda o: [o.get("type", ""), len(o.get("data") or {})]),
     "ServiceAccount": ([("Secrets", "integer")], lambda o: [len(o.get("secrets") or [])]),
@@ -1467,7 +1512,8 @@ class Handler(BaseHTTPRequestHandler):
         except (ValueError, OSError):
             self.close_connection = True
             return
-        api._log_request(self.command, path, u.query, self.headers, body)
+        api._log_request(self.command, path, u.query, self.headers, body,
+                         client=self.client_address[0])
         if path.startswith("/__fake/"):
             return self._admin(path, body)
         try:
@@ -2146,12 +2192,13 @@ class FakeAPIServer:
             raise ValueError(f"unknown action {a!r}")
         return {"ok": True}
 
-    def _log_request(self, method, path, query, headers, body):
+    def _log_request(self, method, path, query, headers, body, client=None):
         with self.req_lock:
             self.requests.append({"t": time.time(), "method": method, "path": path,
                                   "query": query,
                                   "contentType": headers.get("Content-Type", ""),
-                                  "userAgent": headers.get("User-Agent", "")})
+                                  "userAgent": headers.get("User-Agent", ""),
+                                  "client": client})
             if len(self.requests) > 10000:
                 del self.requests[:1000]
 

@@ -1,10 +1,14 @@
 """deploy/: the manifests an operator applies.  Every document parses; the
 real kubectl accepts them (dry run, and applied to the fake API server); the
-RBAC is exactly what the daemon needs; the configs embedded in the
+RBAC is exactly what each role needs (the allocators' account alone writes
+Service status; the speakers' reads and posts Events); the namespace lets
+the speakers start where baseline Pod Security is enforced; the configs
+embedded in the
 ConfigMaps pass `bgplbd --check-config`; the membership Secret script makes
 a 32-byte key.  Then the files are run: bgplbd with the daemon file as
-shipped (in-cluster credentials, as a Pod gets them) against the fake API
-server holding deploy/bgplb.yaml, and again as a MetalLB user would after
+shipped (in-cluster credentials, as a Pod gets them), an allocator and a
+speaker with the arguments of their Deployment and DaemonSet, against the
+fake API server holding deploy/bgplb.yaml, and again as a MetalLB user would after
 deploy/metallb-migration.yaml with the seed's ConfigMap and Service.  Those
 two need root (a network namespace of their own: the fake, kubectl and
 bgplbd all run inside it, on its loopback; the sample peer 203.0.113.1 is
@@ -39,26 +43,36 @@ SCRIPT = os.path.join(DEPLOY, "membership-secret.sh")
 SEED = os.path.join(SHARED, "seed-examples")
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
-# What the daemon does with the API (doc/kubernetes.md, RBAC): nothing more.
-CLUSTER_RULES = {
+# What each role does with the API (doc/kubernetes.md, RBAC): nothing more.
+# The allocator: watch Services (GET again after a 409), PATCH their status,
+# post Events; in its namespace the ConfigMap (a watch: list + watch) and the
+# Lease (GET, POST, PUT).
+ALLOCATOR_CLUSTER = {
     ("", "services", "get"), ("", "services", "list"), ("", "services", "watch"),
-    ("", "services/status", "patch"), ("", "services/status", "update"),
-    ("discovery.k8s.io", "endpointslices", "list"),
-    ("discovery.k8s.io", "endpointslices", "watch"),
-    ("", "nodes", "get"), ("", "nodes", "list"), ("", "nodes", "watch"),
+    ("", "services/status", "patch"),
     ("", "events", "create"), ("", "events", "patch"),
 }
-NAMESPACE_RULES = {
-    ("", "configmaps", "get"), ("", "configmaps", "list"), ("", "configmaps", "watch"),
+ALLOCATOR_NAMESPACE = {
+    ("", "configmaps", "list"), ("", "configmaps", "watch"),
     ("coordination.k8s.io", "leases", "get"), ("coordination.k8s.io", "leases", "create"),
     ("coordination.k8s.io", "leases", "update"),
 }
-CONFIG_READ = {("", "configmaps", "get"), ("", "configmaps", "list"),
-               ("", "configmaps", "watch")}
+# The speaker: watch Services, EndpointSlices and Nodes, post its own Events;
+# in its namespace the ConfigMap.  No write to any Service, no Lease.
+SPEAKER_CLUSTER = {
+    ("", "services", "list"), ("", "services", "watch"),
+    ("discovery.k8s.io", "endpointslices", "list"),
+    ("discovery.k8s.io", "endpointslices", "watch"),
+    ("", "nodes", "list"), ("", "nodes", "watch"),
+    ("", "events", "create"), ("", "events", "patch"),
+}
+SPEAKER_NAMESPACE = {("", "configmaps", "list"), ("", "configmaps", "watch")}
+CONFIG_READ = {("", "configmaps", "list"), ("", "configmaps", "watch")}
+ALLOCATOR_SA, SPEAKER_SA = "bgplb-allocator", "bgplb-speaker"
 # The label selectors doc/kubernetes.md gives for applying parts of bgplb.yaml.
 UPGRADE = "app.kubernetes.io/component!=cluster-config"
-MIGRATE_FIRST = "app.kubernetes.io/component notin (speaker,cluster-config)"
-MIGRATE_LAST = "app.kubernetes.io/component=speaker"
+MIGRATE_FIRST = "app.kubernetes.io/component notin (allocator,speaker,cluster-config)"
+MIGRATE_LAST = "app.kubernetes.io/component in (allocator,speaker)"
 MIGRATE_DONE = "app.kubernetes.io/component=daemon-config"
 DOC = os.path.join(TOP, "doc", "kubernetes.md")
 # The cluster's part of the config (doc/configuration.md, kubernetes): any
@@ -95,9 +109,22 @@ def daemonset():
     return find(docs(MAIN), "DaemonSet", "bgplb", "bgplb-system")
 
 
+def deployment():
+    return find(docs(MAIN), "Deployment", "bgplb-allocator", "bgplb-system")
+
+
 def container():
     (c,) = daemonset()["spec"]["template"]["spec"]["containers"]
     return c
+
+
+def allocator_container():
+    (c,) = deployment()["spec"]["template"]["spec"]["containers"]
+    return c
+
+
+def arg_of(c, flag):
+    return c["args"][c["args"].index(flag) + 1]
 
 
 def daemon_file(path):
@@ -135,34 +162,93 @@ def test_every_document_parses_and_is_an_object(path):
             assert d["metadata"].get("namespace"), d["metadata"]
 
 
+def granted(ds, sa, namespace="bgplb-system"):
+    """What ServiceAccount sa may do, from the bindings in ds: (cluster-wide
+    triples, {namespace: triples})."""
+    subj = {"kind": "ServiceAccount", "name": sa, "namespace": "bgplb-system"}
+    cluster, ns = set(), {}
+    for b in ds:
+        if b["kind"] not in ("ClusterRoleBinding", "RoleBinding") or subj not in b["subjects"]:
+            continue
+        ref = b["roleRef"]
+        assert ref["apiGroup"] == "rbac.authorization.k8s.io", ref
+        if b["kind"] == "ClusterRoleBinding":
+            assert ref["kind"] == "ClusterRole", b
+            cluster |= triples(find(ds, "ClusterRole", ref["name"]))
+        else:
+            assert ref["kind"] == "Role", b     # no ClusterRole bound in a namespace
+            bns = b["metadata"]["namespace"]
+            ns.setdefault(bns, set()).update(
+                triples(find(ds, "Role", ref["name"], bns)))
+    return cluster, ns
+
+
 def test_rbac_is_exactly_what_the_daemon_needs():
-    ds = docs(MAIN)
-    cr = find(ds, "ClusterRole", "bgplb")
-    role = find(ds, "Role", "bgplb", "bgplb-system")
-    assert triples(cr) == CLUSTER_RULES
-    assert triples(role) == NAMESPACE_RULES
-    mig = docs(MIGRATION)
-    mrole = find(mig, "Role", "bgplb-config-reader", "metallb-system")
-    assert triples(mrole) == CONFIG_READ
-    for rules in (triples(cr), triples(role), triples(mrole)):
-        assert not any("*" in t for t in rules)
-        assert not any(res.startswith("secrets") for _, res, _ in rules)
-    crb = find(ds, "ClusterRoleBinding", "bgplb")
-    rb = find(ds, "RoleBinding", "bgplb", "bgplb-system")
-    for b, kind in ((crb, "ClusterRole"), (rb, "Role")):
-        assert b["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": kind,
-                                "name": "bgplb"}
-        assert b["subjects"] == [{"kind": "ServiceAccount", "name": "bgplb",
-                                  "namespace": "bgplb-system"}]
-    mrb = find(mig, "RoleBinding", "bgplb-config-reader", "metallb-system")
-    assert mrb["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                              "name": "bgplb-config-reader"}
-    assert mrb["subjects"] == [{"kind": "ServiceAccount", "name": "bgplb",
-                                "namespace": "bgplb-system"}]
-    # Only these roles anywhere.
+    """Each account's whole set of grants, from every binding of both files,
+    is exactly what its role does: a widened rule anywhere fails."""
+    ds, mig = docs(MAIN), docs(MIGRATION)
+    assert granted(ds, ALLOCATOR_SA) == (ALLOCATOR_CLUSTER,
+                                         {"bgplb-system": ALLOCATOR_NAMESPACE})
+    assert granted(ds, SPEAKER_SA) == (SPEAKER_CLUSTER, {"bgplb-system": SPEAKER_NAMESPACE})
+    assert granted(ds + mig, ALLOCATOR_SA) == (
+        ALLOCATOR_CLUSTER, {"bgplb-system": ALLOCATOR_NAMESPACE, "metallb-system": CONFIG_READ})
+    assert granted(ds + mig, SPEAKER_SA) == (
+        SPEAKER_CLUSTER, {"bgplb-system": SPEAKER_NAMESPACE, "metallb-system": CONFIG_READ})
+    roles = [d for d in ds + mig if d["kind"] in ("Role", "ClusterRole")]
+    for r in roles:
+        rules = triples(r)
+        assert not any("*" in t for t in rules), r
+        assert not any(res.startswith("secrets") for _, res, _ in rules), r
+    # Nobody else is bound to anything; every role is bound.
+    subjects = {(s["kind"], s["name"], s["namespace"]) for d in ds + mig
+                if "Binding" in d["kind"] for s in d["subjects"]}
+    assert subjects == {("ServiceAccount", ALLOCATOR_SA, "bgplb-system"),
+                        ("ServiceAccount", SPEAKER_SA, "bgplb-system")}
+    bound = {(d["roleRef"]["kind"], d["roleRef"]["name"], d["metadata"].get("namespace"))
+             for d in ds + mig if "Binding" in d["kind"]}
+    assert bound == {(r["kind"], r["metadata"]["name"], r["metadata"].get("namespace"))
+                     for r in roles}
     kinds = [d["kind"] for d in ds + mig if "Role" in d["kind"]]
-    assert sorted(kinds) == ["ClusterRole", "ClusterRoleBinding", "Role", "Role",
-                             "RoleBinding", "RoleBinding"]
+    assert sorted(kinds) == ["ClusterRole"] * 2 + ["ClusterRoleBinding"] * 2 + \
+        ["Role"] * 3 + ["RoleBinding"] * 3
+
+
+def test_only_the_allocators_write_services():
+    """CVE-2020-8554: whoever can set a Service's status (or annotations)
+    can take its traffic through kube-proxy.  On a node, only the speaker's
+    token is within reach: it can write nothing but Events.  The workloads
+    run as the accounts they should."""
+    ds = docs(MAIN)
+    for sa in (ALLOCATOR_SA, SPEAKER_SA):
+        cluster, ns = granted(ds, sa)
+        writes = {t for t in cluster | set().union(*ns.values())
+                  if t[2] not in ("get", "list", "watch")}
+        if sa == SPEAKER_SA:
+            assert writes == {("", "events", "create"), ("", "events", "patch")}, writes
+        else:
+            assert ("", "services/status", "patch") in writes
+    assert daemonset()["spec"]["template"]["spec"]["serviceAccountName"] == SPEAKER_SA
+    assert deployment()["spec"]["template"]["spec"]["serviceAccountName"] == ALLOCATOR_SA
+    assert arg_of(container(), "--role") == "speaker"
+    assert arg_of(allocator_container(), "--role") == "allocator"
+
+
+def test_the_namespace_admits_the_speakers():
+    """Pod Security: the speakers need hostNetwork (and NET_RAW), which
+    baseline forbids; the namespace is labelled privileged so they start on
+    a cluster that enforces baseline (or restricted) by default."""
+    ns = find(docs(MAIN), "Namespace", "bgplb-system")
+    labels = ns["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "privileged"
+    for mode in ("audit", "warn"):
+        assert labels.get(f"pod-security.kubernetes.io/{mode}") == "privileged"
+    # Why: the speaker's pod would fail baseline.
+    assert daemonset()["spec"]["template"]["spec"]["hostNetwork"] is True
+    assert "NET_RAW" in container()["securityContext"]["capabilities"]["add"]
+    # Every workload is in that namespace.
+    for d in docs(MAIN):
+        if d["kind"] in ("Deployment", "DaemonSet"):
+            assert d["metadata"]["namespace"] == "bgplb-system"
 
 
 def test_the_roles_sit_where_the_daemon_file_points():
@@ -182,7 +268,7 @@ def test_daemonset_runs_with_the_least_it_needs():
     spec = daemonset()["spec"]["template"]["spec"]
     assert spec["hostNetwork"] is True
     assert spec["dnsPolicy"] == "ClusterFirstWithHostNet"
-    assert spec["serviceAccountName"] == "bgplb"
+    assert spec["serviceAccountName"] == SPEAKER_SA
     c = container()
     assert c["name"] == "bgplbd"
     sc = c["securityContext"]
@@ -191,6 +277,7 @@ def test_daemonset_runs_with_the_least_it_needs():
     assert sc["readOnlyRootFilesystem"] is True
     assert sc.get("privileged") is not True
     assert c["args"][:4] == ["--config", "/etc/bgplb/bgplbd.yaml", "--node", "$(NODE_NAME)"]
+    assert arg_of(c, "--role") == "speaker"
     env = {e["name"]: e for e in c["env"]}
     assert env["NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
     for probe in ("livenessProbe", "readinessProbe"):
@@ -203,6 +290,46 @@ def test_daemonset_runs_with_the_least_it_needs():
     assert c["resources"]["requests"]["cpu"] and c["resources"]["requests"]["memory"]
     # Long enough for the daemon's bounded shutdown (Cease to peers, Lease
     # hand-over), with room to spare.
+    assert spec["terminationGracePeriodSeconds"] >= 2 * shutdown_ms() / 1000
+
+
+def test_the_allocators_run_with_the_least_they_need():
+    """Two replicas, no host network, no capability, not root: an allocator
+    only talks to the API server; its identity in the Lease is the Pod's
+    name; its status endpoint is on the Pod's loopback, probed from inside."""
+    d = deployment()
+    assert d["spec"]["replicas"] == 2
+    assert d["metadata"]["labels"]["app.kubernetes.io/component"] == "allocator"
+    tmpl = d["spec"]["template"]
+    assert tmpl["metadata"]["labels"]["app.kubernetes.io/component"] == "allocator"
+    # Not the DaemonSet's Pods (its selector is immutable and unchanged).
+    ds_sel = daemonset()["spec"]["selector"]["matchLabels"]
+    assert any(tmpl["metadata"]["labels"].get(k) != v for k, v in ds_sel.items())
+    assert d["spec"]["selector"]["matchLabels"].items() <= tmpl["metadata"]["labels"].items()
+    spec = tmpl["spec"]
+    assert spec["serviceAccountName"] == ALLOCATOR_SA
+    assert not spec.get("hostNetwork")
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    c = allocator_container()
+    sc = c["securityContext"]
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["readOnlyRootFilesystem"] is True
+    assert not c.get("ports")
+    assert c["args"][:4] == ["--config", "/etc/bgplb/bgplbd.yaml", "--node", "$(POD_NAME)"]
+    assert arg_of(c, "--role") == "allocator"
+    env = {e["name"]: e for e in c["env"]}
+    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    cfg = yaml.safe_load(daemon_file(MAIN))
+    for probe in ("livenessProbe", "readinessProbe"):
+        cmd = c[probe]["exec"]["command"]
+        assert cmd[0] == "bgplbctl" and cmd[-1] == "status", cmd
+        assert arg_of({"args": cmd}, "--server") == f"http://{cfg['status-listen']}"
+    (m,) = c["volumeMounts"]
+    assert m["mountPath"] == c["args"][1] and m["subPath"] == "bgplbd.yaml"
+    assert {v["name"]: v for v in spec["volumes"]}[m["name"]]["configMap"]["name"] == \
+        "bgplb-daemon"
     assert spec["terminationGracePeriodSeconds"] >= 2 * shutdown_ms() / 1000
 
 
@@ -287,9 +414,10 @@ def test_the_documented_selectors_pick_the_right_objects(kubectl):  # noqa: F811
         return {re.sub(r"^([^./]+)[^/]*/", r"\1/", line.split()[0])
                 for line in out.splitlines()}
     everything = {f"{d['kind'].lower()}/{d['metadata']['name']}" for d in docs(MAIN)}
+    workloads = {"daemonset/bgplb", "deployment/bgplb-allocator"}
     assert picked(UPGRADE) == everything - {"configmap/bgplb"}
-    assert picked(MIGRATE_FIRST) == everything - {"configmap/bgplb", "daemonset/bgplb"}
-    assert picked(MIGRATE_LAST) == {"daemonset/bgplb"}
+    assert picked(MIGRATE_FIRST) == everything - {"configmap/bgplb"} - workloads
+    assert picked(MIGRATE_LAST) == workloads
     assert picked(MIGRATE_DONE) == {"configmap/bgplb-daemon"}
 
 
@@ -303,12 +431,12 @@ def test_kubectl_accepts_the_manifests_dry_run(kubectl):  # noqa: F811
 def test_kubectl_applies_everything_to_the_api_server(kubectl):  # noqa: F811
     k = kubectl
     out = k.run("apply", "-f", MAIN).stdout
-    for obj in ("namespace/bgplb-system", "serviceaccount/bgplb",
-                "clusterrole.rbac.authorization.k8s.io/bgplb",
-                "clusterrolebinding.rbac.authorization.k8s.io/bgplb",
-                "role.rbac.authorization.k8s.io/bgplb",
-                "rolebinding.rbac.authorization.k8s.io/bgplb",
-                "configmap/bgplb", "configmap/bgplb-daemon", "daemonset.apps/bgplb"):
+    for obj in ["namespace/bgplb-system", "configmap/bgplb", "configmap/bgplb-daemon",
+                "daemonset.apps/bgplb", "deployment.apps/bgplb-allocator"] + \
+            [f"{kind}/{sa}" for sa in (ALLOCATOR_SA, SPEAKER_SA) for kind in (
+                "serviceaccount", "clusterrole.rbac.authorization.k8s.io",
+                "clusterrolebinding.rbac.authorization.k8s.io",
+                "role.rbac.authorization.k8s.io", "rolebinding.rbac.authorization.k8s.io")]:
         assert f"{obj} created" in out, out
     # Applying again changes nothing.
     again = k.run("apply", "-f", MAIN).stdout
@@ -319,23 +447,35 @@ def test_kubectl_applies_everything_to_the_api_server(kubectl):  # noqa: F811
     assert d["spec"]["template"]["spec"]["hostNetwork"] is True
     assert d["spec"]["template"]["spec"]["containers"][0]["securityContext"] == \
         container()["securityContext"]
-    sa = yaml.safe_load(k.run("get", "serviceaccount", "-n", "bgplb-system", "bgplb",
-                              "-o", "yaml").stdout)
-    assert sa["kind"] == "ServiceAccount"
+    dep = yaml.safe_load(k.run("get", "deployment", "-n", "bgplb-system", "bgplb-allocator",
+                               "-o", "yaml").stdout)
+    assert dep["spec"]["replicas"] == 2
+    assert not dep["spec"]["template"]["spec"].get("hostNetwork")
+    assert dep["spec"]["template"]["spec"]["serviceAccountName"] == ALLOCATOR_SA
+    ns = yaml.safe_load(k.run("get", "namespace", "bgplb-system", "-o", "yaml").stdout)
+    assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
     # What the server stored is what the test above checked.
-    cr = yaml.safe_load(k.run("get", "clusterrole", "bgplb", "-o", "yaml").stdout)
-    assert triples(cr) == CLUSTER_RULES
-    role = yaml.safe_load(k.run("get", "role", "-n", "bgplb-system", "bgplb",
-                                "-o", "yaml").stdout)
-    assert triples(role) == NAMESPACE_RULES
-    k.run("get", "rolebinding", "-n", "bgplb-system", "bgplb")
-    k.run("get", "clusterrolebinding", "bgplb")
+    stored = []
+    for sa in (ALLOCATOR_SA, SPEAKER_SA):
+        sa_obj = yaml.safe_load(k.run("get", "serviceaccount", "-n", "bgplb-system", sa,
+                                      "-o", "yaml").stdout)
+        assert sa_obj["kind"] == "ServiceAccount"
+        for kind, ns_args in (("clusterrole", []), ("clusterrolebinding", []),
+                              ("role", ["-n", "bgplb-system"]),
+                              ("rolebinding", ["-n", "bgplb-system"])):
+            stored.append(yaml.safe_load(k.run("get", kind, *ns_args, sa,
+                                               "-o", "yaml").stdout))
+    assert granted(stored, ALLOCATOR_SA) == (ALLOCATOR_CLUSTER,
+                                             {"bgplb-system": ALLOCATOR_NAMESPACE})
+    assert granted(stored, SPEAKER_SA) == (SPEAKER_CLUSTER,
+                                           {"bgplb-system": SPEAKER_NAMESPACE})
     # The documented upgrade leaves the operator's configuration alone.
     mine = "pools:\n  - name: mine\n    protocol: bgp\n    addresses: [198.51.100.0/28]\n"
     k.run("-n", "bgplb-system", "patch", "configmap", "bgplb", "--type=merge", "-p",
           json.dumps({"data": {"config": mine}}))
     out = k.run("apply", "-f", MAIN, "-l", UPGRADE).stdout
     assert "configmap/bgplb " not in out and "daemonset.apps/bgplb unchanged" in out, out
+    assert "deployment.apps/bgplb-allocator unchanged" in out, out
     cm = yaml.safe_load(k.run("get", "configmap", "-n", "bgplb-system", "bgplb",
                               "-o", "yaml").stdout)
     assert cm["data"]["config"] == mine
@@ -391,10 +531,11 @@ TOKEN = "deploy-test-token-5d2e"
 
 class Cluster:
     """A network namespace holding the fake API server on its loopback
-    (https://127.0.0.1:6443), kubectl, and a bgplbd started the way the
-    DaemonSet starts it: in-cluster credentials (KUBERNETES_SERVICE_HOST/
-    PORT and a service account directory at the usual place, in a mount
-    namespace of the daemon's own), `--config FILE --node NAME`."""
+    (https://127.0.0.1:6443), kubectl, and bgplbd started the way the
+    DaemonSet (a speaker) and the Deployment (an allocator) start it:
+    in-cluster credentials (KUBERNETES_SERVICE_HOST/PORT and a service
+    account directory at the usual place, in a mount namespace of the
+    daemon's own), their containers' arguments."""
 
     NODE = "node-1"
 
@@ -403,6 +544,7 @@ class Cluster:
         self.tmp = tmp
         self.ns = f"bgplbdep{os.getpid()}n{_seq[0]}"
         self.procs = []
+        self.daemons = {}
         sh("ip", "netns", "add", self.ns)
         try:
             sh("ip", "-n", self.ns, "link", "set", "lo", "up")
@@ -473,9 +615,17 @@ class Cluster:
         return json.loads(r.stdout)["spec"].get("holderIdentity") if r.returncode == 0 \
             else None
 
-    def start_bgplbd(self, text, key=None):
-        """The daemon's file as a Pod sees it.  The one path changed is the
-        key file's (the Secret's mount point does not exist here)."""
+    ALLOCATOR_POD = "bgplb-allocator-7d9f8-x2k4q"
+    ALLOCATOR_STATUS = "127.0.0.1:7474"
+
+    def start_bgplbd(self, text, key=None, workload="speaker"):
+        """The daemon's file as a Pod sees it, run with the arguments of the
+        workload's container (the DaemonSet's speaker, or the Deployment's
+        allocator), $(NODE_NAME) and $(POD_NAME) expanded as the kubelet
+        does.  Two paths change: the key file's (the Secret's mount point
+        does not exist here) and, for the allocator, the status endpoint's
+        port (in a cluster it has its own Pod's loopback; here it shares the
+        speaker's)."""
         mpath = mount_of("membership")["mountPath"] + "/key"
         assert mpath in text
         text = text.replace(mpath, str(self.tmp / "membership-key"))
@@ -484,44 +634,60 @@ class Cluster:
             os.chmod(self.tmp / "membership-key", 0o400)
         conf = self.tmp / "bgplbd.yaml"
         conf.write_text(text)
-        self.log_path = self.tmp / "bgplbd.log"
-        self.log = open(self.log_path, "a")
+        c = container() if workload == "speaker" else allocator_container()
+        args = [{"$(NODE_NAME)": self.NODE, "$(POD_NAME)": self.ALLOCATOR_POD}.get(a, a)
+                for a in c["args"]]
+        assert args[:2] == ["--config", mount_of("config")["mountPath"]]
+        args[1] = str(conf)
+        if workload == "allocator":
+            args += ["--status-listen", self.ALLOCATOR_STATUS]
+        log_path = self.tmp / f"bgplbd-{workload}.log"
+        log = open(log_path, "a")
         env = dict(os.environ, KUBERNETES_SERVICE_HOST="127.0.0.1",
                    KUBERNETES_SERVICE_PORT="6443", SA=SA_DIR, SRC=str(self.sa))
         # A private mount namespace: a tmpfs on /run (so /var/run) holds the
         # service account directory for this process only.
         script = ('mount -t tmpfs tmpfs /run && mkdir -p "$SA" && '
                   'cp "$SRC"/token "$SRC"/ca.crt "$SRC"/namespace "$SA"/ && exec "$@"')
-        self.daemon = self.popen(["unshare", "-m", "--propagation", "private", "sh", "-c",
-                                  script, "sh", BGPLBD, "--config", str(conf),
-                                  "--node", self.NODE],
-                                 stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        g = container()["readinessProbe"]["httpGet"]
-        url = f"http://{g['host']}:{g['port']}"
+        daemon = self.popen(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                             script, "sh", BGPLBD] + args,
+                            stdout=log, stderr=subprocess.STDOUT, env=env)
+        if workload == "speaker":
+            g = container()["readinessProbe"]["httpGet"]
+            url = f"http://{g['host']}:{g['port']}"
+            probe = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "2",
+                     url + g["path"]]
+        else:
+            url = f"http://{self.ALLOCATOR_STATUS}"
+            cmd = allocator_container()["readinessProbe"]["exec"]["command"]
+            probe = [BGPLBCTL if a == "bgplbctl" else url if a.startswith("http://") else a
+                     for a in cmd]
 
         def ready():
-            if self.daemon.poll() is not None:
-                raise AssertionError(f"bgplbd exited {self.daemon.returncode}:\n" +
-                                     self.log_path.read_text())
-            r = self.run("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "2",
-                         url + g["path"], check=False)
-            return r.stdout == "200"
-        wait_until(ready, what="the readiness probe's URL to answer 200")
-        self.url = url
-        return self.daemon
+            if daemon.poll() is not None:
+                raise AssertionError(f"bgplbd exited {daemon.returncode}:\n" +
+                                     log_path.read_text())
+            r = self.run(*probe, check=False)
+            return r.returncode == 0 and (workload != "speaker" or r.stdout == "200")
+        wait_until(ready, what=f"the {workload}'s readiness probe to pass")
+        self.daemons[workload] = (daemon, url, log_path)
+        return daemon
 
-    def status(self):
-        return json.loads(self.run("curl", "-sf", "-m", "5", self.url + "/v1/status").stdout)
+    def status(self, workload="speaker"):
+        url = self.daemons[workload][1]
+        return json.loads(self.run("curl", "-sf", "-m", "5", url + "/v1/status").stdout)
 
-    def ctl_status(self):
-        return self.run(BGPLBCTL, "--server", self.url, "status").stdout
+    def ctl_status(self, workload="speaker"):
+        return self.run(BGPLBCTL, "--server", self.daemons[workload][1], "status").stdout
 
-    def stop_bgplbd(self):
+    def stop_bgplbd(self, workload="speaker"):
         """SIGTERM, as the kubelet sends it; within the grace period."""
-        self.daemon.send_signal(signal.SIGTERM)
-        grace = daemonset()["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
-        rc = self.daemon.wait(timeout=grace)
-        assert rc == 0, self.log_path.read_text()
+        daemon, _, log_path = self.daemons[workload]
+        daemon.send_signal(signal.SIGTERM)
+        w = daemonset() if workload == "speaker" else deployment()
+        grace = w["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+        rc = daemon.wait(timeout=grace)
+        assert rc == 0, log_path.read_text()
 
     def close(self):
         for p in reversed(self.procs):
@@ -551,22 +717,29 @@ def cluster(tmp_path):
 
 
 def test_the_installed_daemon_runs_bgp_only(cluster):
-    """deploy/bgplb.yaml as installed, no membership Secret (BGP only): the
-    daemon leads, loads the ConfigMap without warnings, allocates from its
-    pool, and hands the Lease back on SIGTERM."""
+    """deploy/bgplb.yaml as installed, no membership Secret (BGP only): an
+    allocator and a speaker as their workloads run them; the allocator
+    leads, loads the ConfigMap without warnings, allocates from its pool,
+    and hands the Lease back on SIGTERM; the speaker never campaigns."""
     c = cluster
     c.kubectl("apply", "-f", MAIN)
     cfg = yaml.safe_load(find(docs(MAIN), "ConfigMap", "bgplb", "bgplb-system")
                          ["data"]["config"])
-    c.start_bgplbd(daemon_file(MAIN))
-    wait_until(lambda: c.holder() == c.NODE, what="the Lease")
+    c.start_bgplbd(daemon_file(MAIN), workload="allocator")
+    c.start_bgplbd(daemon_file(MAIN), workload="speaker")
+    wait_until(lambda: c.holder() == c.ALLOCATOR_POD, what="the Lease")
     loaded = f"configuration loaded: {len(cfg['pools'])} pools, {len(cfg['peers'])} peers"
     wait_until(lambda: c.events("bgplb-system", "ConfigMap", "bgplb"),
                what="the ConfigMap's event")
     assert c.events("bgplb-system", "ConfigMap", "bgplb") == \
         [("Normal", "ConfigLoaded", loaded)]
-    st = c.status()
+    st = c.status("allocator")
     assert st["kubernetes"]["leading"] is True
+    assert st["kubernetes"]["role"] == "allocator"
+    assert not st.get("membership", {}).get("enabled"), "an allocator announces nothing"
+    st = c.status("speaker")
+    assert st["kubernetes"]["role"] == "speaker"
+    assert st["kubernetes"]["leading"] is False
     assert st["membership"]["enabled"] is False   # no Secret: no membership, still up
 
     c.kubectl("create", "-f", "-", input=json.dumps({
@@ -579,13 +752,21 @@ def test_the_installed_daemon_runs_bgp_only(cluster):
     assert ("Normal", "IPAllocated", f'Assigned IP ["{ip}"]') in \
         c.events("default", "Service", "web")
 
-    out = c.ctl_status()
+    out = c.ctl_status("allocator")
     assert "mode:      Kubernetes, API server https://127.0.0.1:6443\n" in out, out
-    assert f"leader:    {c.NODE} (this node) (lease bgplb-system/bgplb-leader)\n" in out, out
+    assert "role:      allocator\n" in out, out
+    assert f"leader:    {c.ALLOCATOR_POD} (this node) (lease bgplb-system/bgplb-leader)\n" \
+        in out, out
     assert "configmap: bgplb-system/bgplb: loaded\n" in out, out
     assert "services:  1 LoadBalancer services handled\n" in out, out
+    out = c.ctl_status("speaker")
+    assert "role:      speaker\n" in out, out
+    assert "configmap: bgplb-system/bgplb: loaded\n" in out, out
+    wait_until(lambda: c.status("speaker")["routes_planned"] == 1,
+               what="the speaker to plan default/web")
 
-    c.stop_bgplbd()
+    c.stop_bgplbd("speaker")
+    c.stop_bgplbd("allocator")
     assert c.holder() in ("", None), "the Lease was not released"
     assert c.ingress("default", "web") == [ip], "a stop must not take the address away"
 
@@ -606,13 +787,15 @@ def test_the_metallb_migration_keeps_every_address(cluster):
     # MetalLB's cluster.
     c.kubectl("create", "namespace", seed["metadata"]["namespace"])
     c.kubectl("apply", "-f", seed_cm)
-    # The steps of doc/kubernetes.md: everything but the DaemonSet and the
-    # example config, the migration file, then the DaemonSet.
+    # The steps of doc/kubernetes.md: everything but the workloads and the
+    # example config, the migration file, then the workloads.
     out = c.kubectl("apply", "-f", MAIN, "-l", MIGRATE_FIRST).stdout
-    assert "daemonset" not in out and "configmap/bgplb " not in out, out
+    assert "daemonset" not in out and "deployment" not in out, out
+    assert "configmap/bgplb " not in out, out
     c.kubectl("apply", "-f", MIGRATION)
     out = c.kubectl("apply", "-f", MAIN, "-l", MIGRATE_LAST).stdout
-    assert out.strip() == "daemonset.apps/bgplb created", out
+    assert sorted(out.strip().splitlines()) == [
+        "daemonset.apps/bgplb created", "deployment.apps/bgplb-allocator created"], out
     with open(seed_svc) as f:
         svc = yaml.safe_load(f)
     sns, sname = svc["metadata"]["namespace"], svc["metadata"]["name"]
@@ -635,7 +818,8 @@ def test_the_metallb_migration_keeps_every_address(cluster):
     assert text == daemon_file(MIGRATION)
     r = c.run(SCRIPT, "--dry-run", "--kubeconfig", c.kubeconfig)
     key = base64.b64decode(yaml.safe_load(r.stdout)["data"]["key"])
-    c.start_bgplbd(text, key=key)
+    c.start_bgplbd(text, workload="allocator")
+    c.start_bgplbd(text, key=key, workload="speaker")
 
     want = svc["spec"]["loadBalancerIP"]
     wait_until(lambda: c.ingress(sns, sname) == [want], what=f"{want} for {sns}/{sname}")
@@ -651,9 +835,11 @@ def test_the_metallb_migration_keeps_every_address(cluster):
     loaded = f"configuration loaded: {len(legacy['address-pools'])} pools, " \
              f"{len(legacy.get('peers', []))} peers"
     assert ("Normal", "ConfigLoaded", loaded) in c.events(cm_ns, "ConfigMap", cm_name)
-    st = c.status()
+    st = c.status("speaker")
     assert st["membership"]["enabled"] is True, st["membership"]
     assert st["membership"]["port"] == 7946
-    out = c.ctl_status()
-    assert f"configmap: {cm_ns}/{cm_name}: loaded\n" in out, out
-    c.stop_bgplbd()
+    for w in ("allocator", "speaker"):
+        out = c.ctl_status(w)
+        assert f"configmap: {cm_ns}/{cm_name}: loaded\n" in out, out
+    c.stop_bgplbd("speaker")
+    c.stop_bgplbd("allocator")
