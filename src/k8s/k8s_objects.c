@@ -11,7 +11,8 @@
  * Annotation precedence (our own first, then MetalLB's current and legacy
  * prefixes) follows what a MetalLB user expects when migrating: a Service
  * annotated for MetalLB keeps working, and a bgplb.io annotation added later
- * wins.  An empty annotation counts as absent.
+ * wins.  An empty annotation counts as absent.  The loadBalancerIPs
+ * annotation and spec.loadBalancerIP may both be set only if they agree.
  */
 
 #include <ctype.h>
@@ -197,6 +198,15 @@ get_annotation(struct json_object *ann, const char *const *keys,
 	return 0;
 }
 
+static bool
+addr_in(const struct addr *a, const struct addr *set, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (addr_eq(a, &set[i]))
+			return true;
+	return false;
+}
+
 static unsigned
 family_of(const struct addr *a)
 {
@@ -277,6 +287,58 @@ parse_family(const char *s, unsigned *out)
 }
 
 static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * The backend key (bgplb/alloc.h) under externalTrafficPolicy Local: only
+ * the nodes of the Service's own endpoints may announce it, so Services
+ * sharing an address need the same selector (MetalLB's BackendKey).
+ * "Local" and the selector as key=value,... sorted by key; Cluster: NULL.
+ */
+static int
+parse_backend(struct json_object *spec, struct k8s_service *svc,
+    char *err, size_t errlen)
+{
+	struct json_object *sel;
+	const char **keys;
+	size_t n = 0;
+	char *out;
+
+	if (get_obj(spec, "selector", "spec.selector", &sel, err, errlen) == -1)
+		return -1;
+	if (svc->traffic_policy != CFG_TRAFFIC_LOCAL)
+		return 0;
+	keys = xcalloc(sel ? (size_t)json_object_object_length(sel) + 1 : 1,
+	    sizeof(*keys));
+	if (sel != NULL) {
+		json_object_object_foreach(sel, k, v) {
+			if (v == NULL || !json_object_is_type(v,
+			    json_type_string)) {
+				free(keys);
+				return errf(err, errlen, "spec.selector[\"%.200s"
+				    "\"]: expected a string", k);
+			}
+			keys[n++] = k;
+		}
+	}
+	qsort(keys, n, sizeof(*keys), str_cmp);
+	out = xstrdup("Local");
+	for (size_t i = 0; i < n; i++) {
+		char *t = xasprintf("%s%s%s=%s", out, i ? "," : " ", keys[i],
+		    json_object_get_string(json_object_object_get(sel, keys[i])));
+
+		free(out);
+		out = t;
+	}
+	free(keys);
+	svc->backend_key = out;
+	return 0;
+}
+
+static int
 parse_service_spec(struct json_object *spec, struct k8s_service *svc,
     char *err, size_t errlen)
 {
@@ -337,6 +399,8 @@ parse_service_spec(struct json_object *spec, struct k8s_service *svc,
 		    "spec.externalTrafficPolicy: unknown policy \"%s\" "
 		    "(Cluster or Local)", s);
 	}
+	if (parse_backend(spec, svc, err, errlen) == -1)
+		return -1;
 
 	if (get_arr(spec, "ports", "spec.ports", &arr, err, errlen) == -1)
 		return -1;
@@ -427,7 +491,8 @@ k8s_service_from_json(struct json_object *obj, struct k8s_service *svc,
     char *err, size_t errlen)
 {
 	struct json_object *meta, *ann, *spec;
-	const char *s, *which;
+	const char *s, *which, *lbip;
+	struct addr spec_ip;
 	char path[192];
 
 	memset(svc, 0, sizeof(*svc));
@@ -471,23 +536,27 @@ k8s_service_from_json(struct json_object *obj, struct k8s_service *svc,
 	if (get_annotation(ann, ann_share, &s, &which, err, errlen) == -1)
 		return -1;
 	svc->sharing_key = xstrdup(s);
-	if (get_annotation(ann, ann_ips, &s, &which, err, errlen) == -1)
+	if (get_annotation(ann, ann_ips, &s, &which, err, errlen) == -1 ||
+	    get_str(spec, "loadBalancerIP", "spec.loadBalancerIP", &lbip,
+	    err, errlen) == -1)
 		return -1;
+	if (lbip != NULL && *lbip != '\0' && addr_parse(lbip, &spec_ip) == -1)
+		return errf(err, errlen, "spec.loadBalancerIP: \"%s\" is not "
+		    "an IP address", lbip);
 	if (s != NULL) {
 		snprintf(path, sizeof(path), "metadata.annotations[\"%s\"]", which);
 		if (parse_ip_list(s, path, svc, err, errlen) == -1)
 			return -1;
-	} else {
-		if (get_str(spec, "loadBalancerIP", "spec.loadBalancerIP", &s,
-		    err, errlen) == -1)
-			return -1;
-		if (s != NULL && *s != '\0') {
-			if (addr_parse(s, &svc->addresses[0]) == -1) {
-				return errf(err, errlen,
-				    "spec.loadBalancerIP: \"%s\" is not an IP address", s);
-			}
-			svc->naddresses = 1;
-		}
+		/* Both set: they must agree (the spec's address among the
+		 * annotation's), or nobody knows which one was meant. */
+		if (lbip != NULL && *lbip != '\0' &&
+		    !addr_in(&spec_ip, svc->addresses, svc->naddresses))
+			return errf(err, errlen, "%s \"%s\" and "
+			    "spec.loadBalancerIP \"%s\" disagree: set one of "
+			    "them", path, s, lbip);
+	} else if (lbip != NULL && *lbip != '\0') {
+		svc->addresses[0] = spec_ip;
+		svc->naddresses = 1;
 	}
 	return parse_service_spec(spec, svc, err, errlen);
 }
@@ -504,6 +573,7 @@ k8s_service_free(struct k8s_service *svc)
 	free(svc->lb_class);
 	free(svc->pool);
 	free(svc->sharing_key);
+	free(svc->backend_key);
 	free(svc->addresses);
 	free(svc->ports);
 	free(svc->ingress);
@@ -538,6 +608,7 @@ k8s_service_to_request(const struct k8s_service *svc, char *key,
 	r->addresses = svc->addresses;
 	r->naddresses = svc->naddresses;
 	r->sharing_key = svc->sharing_key;
+	r->backend_key = svc->backend_key;
 	r->ports = svc->ports;
 	r->nports = svc->nports;
 	switch (svc->family_policy) {
