@@ -233,43 +233,37 @@ parse_ip_list(const char *list, const char *path, struct k8s_service *svc,
 		n = e ? (size_t)(e - p) : strlen(p);
 		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
 			n--;
-		if (n == 0) {
+		if (n == 0)
 			return errf(err, errlen,
 			    "%s: empty address in \"%s\"", path,
 			    list);
-		}
-		if (n >= sizeof(tok)) {
+		if (n >= sizeof(tok))
 			return errf(err, errlen,
 			    "%s: \"%.*s...\" is not an IP address",
 			    path, 40, p);
-		}
 		memcpy(tok, p, n);
 		tok[n] = '\0';
-		if (svc->naddresses == 2) {
+		if (svc->naddresses == 2)
 			return errf(err, errlen,
 			    "%s: at most two addresses (one per family)",
 			    path);
-		}
-		if (addr_parse(tok, &svc->addresses[svc->naddresses]) == -1) {
+		if (addr_parse(tok, &svc->addresses[svc->naddresses]) == -1)
 			return errf(err, errlen,
 			    "%s: \"%s\" is not an IP address",
 			    path, tok);
-		}
-		if (seen & family_of(&svc->addresses[svc->naddresses])) {
+		if (seen & family_of(&svc->addresses[svc->naddresses]))
 			return errf(err, errlen, "%s: two %s addresses", path,
 			    svc->addresses[svc->naddresses].af == ADDR_AF_INET ?
 			    "IPv4" : "IPv6");
-		}
 		seen |= family_of(&svc->addresses[svc->naddresses]);
 		svc->naddresses++;
 		if (e == NULL)
 			break;
 		p = e + 1;
-		if (*p == '\0') {
+		if (*p == '\0')
 			return errf(err, errlen,
 			    "%s: empty address in \"%s\"", path,
 			    list);
-		}
 	}
 	return 0;
 }
@@ -305,36 +299,33 @@ parse_backend(struct json_object *spec, struct k8s_service *svc,
 	struct json_object *sel;
 	const char **keys;
 	size_t n = 0;
-	char *out;
 
 	if (get_obj(spec, "selector", "spec.selector", &sel, err, errlen) == -1)
 		return -1;
 	if (svc->traffic_policy != CFG_TRAFFIC_LOCAL)
 		return 0;
-	keys = xcalloc(sel ? (size_t)json_object_object_length(sel) + 1 : 1,
-	    sizeof(*keys));
-	if (sel != NULL) {
-		json_object_object_foreach(sel, k, v) {
-			if (v == NULL || !json_object_is_type(v,
-			    json_type_string)) {
-				free(keys);
-				return errf(err, errlen, "spec.selector[\"%.200s"
-				    "\"]: expected a string", k);
-			}
-			keys[n++] = k;
+	svc->backend_key = xstrdup("Local");
+	if (sel == NULL)
+		return 0;
+	keys = xcalloc((size_t)json_object_object_length(sel) + 1, sizeof(*keys));
+	json_object_object_foreach(sel, k, v) {
+		if (!json_object_is_type(v, json_type_string)) {
+			free(keys);
+			return errf(err, errlen, "spec.selector[\"%.200s\"]: "
+			    "expected a string", k);
 		}
+		keys[n++] = k;
 	}
 	qsort(keys, n, sizeof(*keys), str_cmp);
-	out = xstrdup("Local");
 	for (size_t i = 0; i < n; i++) {
-		char *t = xasprintf("%s%s%s=%s", out, i ? "," : " ", keys[i],
-		    json_object_get_string(json_object_object_get(sel, keys[i])));
+		char *t = xasprintf("%s%s%s=%s", svc->backend_key, i ? "," : " ",
+		    keys[i], json_object_get_string(json_object_object_get(sel,
+		    keys[i])));
 
-		free(out);
-		out = t;
+		free(svc->backend_key);
+		svc->backend_key = t;
 	}
 	free(keys);
-	svc->backend_key = out;
 	return 0;
 }
 
@@ -356,14 +347,12 @@ parse_service_spec(struct json_object *spec, struct k8s_service *svc,
 
 		el = json_object_array_get_idx(arr, i);
 		snprintf(path, sizeof(path), "spec.ipFamilies[%zu]", i);
-		if (el == NULL || !json_object_is_type(el, json_type_string)) {
+		if (el == NULL || !json_object_is_type(el, json_type_string))
 			return errf(err, errlen, "%s: expected a string", path);
-		}
-		if (parse_family(json_object_get_string(el), &f) == -1) {
+		if (parse_family(json_object_get_string(el), &f) == -1)
 			return errf(err, errlen,
 			    "%s: unknown family \"%s\" (IPv4 or IPv6)",
 			    path, json_object_get_string(el));
-		}
 		if (i == 0)
 			svc->primary_family = f;
 		svc->families |= f;
@@ -413,21 +402,18 @@ parse_service_spec(struct json_object *spec, struct k8s_service *svc,
 
 		el = json_object_array_get_idx(arr, i);
 		snprintf(path, sizeof(path), "spec.ports[%zu]", i);
-		if (el == NULL || !json_object_is_type(el, json_type_object)) {
+		if (el == NULL || !json_object_is_type(el, json_type_object))
 			return errf(err, errlen,
 			    "%s: expected an object", path);
-		}
 		snprintf(path, sizeof(path), "spec.ports[%zu].port", i);
 		if (get_int(el, "port", path, &present, &v, err, errlen) == -1)
 			return -1;
-		if (!present) {
+		if (!present)
 			return errf(err, errlen, "%s: missing", path);
-		}
-		if (v < 1 || v > 65535) {
+		if (v < 1 || v > 65535)
 			return errf(err, errlen,
 			    "%s: %" PRId64 " is out of range (1-65535)",
 			    path, v);
-		}
 		p->port = (uint16_t)v;
 		snprintf(path, sizeof(path), "spec.ports[%zu].protocol", i);
 		if (get_str(el, "protocol", path, &s, err, errlen) == -1)
@@ -468,19 +454,17 @@ parse_ingress(struct json_object *obj, struct k8s_service *svc, char *err,
 	for (i = 0; i < n; i++) {
 		el = json_object_array_get_idx(arr, i);
 		snprintf(path, sizeof(path), "status.loadBalancer.ingress[%zu]", i);
-		if (el == NULL || !json_object_is_type(el, json_type_object)) {
+		if (el == NULL || !json_object_is_type(el, json_type_object))
 			return errf(err, errlen,
 			    "%s: expected an object", path);
-		}
 		snprintf(path, sizeof(path), "status.loadBalancer.ingress[%zu].ip", i);
 		if (get_str(el, "ip", path, &s, err, errlen) == -1)
 			return -1;
 		if (s == NULL)
 			continue;	/* hostname-only entries: not ours */
-		if (addr_parse(s, &svc->ingress[svc->ningress]) == -1) {
+		if (addr_parse(s, &svc->ingress[svc->ningress]) == -1)
 			return errf(err, errlen,
 			    "%s: \"%s\" is not an IP address", path, s);
-		}
 		svc->ningress++;
 	}
 	return 0;
@@ -503,11 +487,10 @@ k8s_service_from_json(struct json_object *obj, struct k8s_service *svc,
 	if (get_str(meta, "creationTimestamp", "metadata.creationTimestamp",
 	    &s, err, errlen) == -1)
 		return -1;
-	if (s != NULL && k8s_parse_time(s, &svc->created) == -1) {
+	if (s != NULL && k8s_parse_time(s, &svc->created) == -1)
 		return errf(err, errlen,
 		    "metadata.creationTimestamp: \"%s\" is not "
 		    "a time", s);
-	}
 	/*
 	 * What the Service is and what its status says come first: when an
 	 * annotation or the rest of the spec can't be read, the caller still

@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from k8slab import K8sLab, have_tools, wait
+from k8slab import K8sLab, have_tools, start_cluster, wait
 from k8slab import ROUTER_AS, NODE_AS
 from routers import Topology
 
@@ -74,16 +74,7 @@ def lab(tmp_path_factory):
     lab = K8sLab(tmp_path_factory.mktemp("k8salloc"), nodes=2,
                  lease_ms=(int(LEASE_S * 1000), int(RENEW_S * 1000), int(RETRY_S * 1000)))
     try:
-        for ns in ("metallb-system", "bgplb-system", NS):
-            lab.kubectl("create", "namespace", ns)
-        lab.apply(configmap())
-        for n in lab.nodes:
-            n.start()
-        for n in lab.nodes:
-            wait(lambda: lab.frr.established(n.addr), timeout=30,
-                 what=f"FRR's session with {n.name}")
-        wait(lambda: lab.leader() is not None and lab.leader().leading(), timeout=20,
-             what="a leader")
+        start_cluster(lab, ("metallb-system", "bgplb-system", NS), configmap())
         yield lab
     finally:
         lab.close()
