@@ -151,6 +151,7 @@ svc_free(struct svc *s)
 {
 	free(s->as.service);
 	free(s->key);
+	free(s->backend);
 	free(s->ports);
 	free(s);
 }
@@ -342,6 +343,9 @@ alloc_request_from_cfg(const struct cfg_service *cs, struct alloc_request *r)
 	r->addresses = cs->addresses;
 	r->naddresses = cs->naddresses;
 	r->sharing_key = cs->sharing_key;
+	/* No selector here: Local and Cluster services never share. */
+	r->backend_key = cs->traffic_policy == CFG_TRAFFIC_LOCAL ? "Local" :
+	    NULL;
 	r->ports = cs->ports;
 	r->nports = cs->nports;
 	r->families = cs->families;
@@ -376,6 +380,7 @@ alloc_commit(struct alloc *a, const struct alloc_request *r, size_t pi,
 	s->as.service = xstrdup(r->service);
 	s->as.pool = a->pools[pi].name;
 	s->key = xstrdup(r->sharing_key);
+	s->backend = xstrdup(r->backend_key);
 	if (r->nports > 0) {
 		s->ports = xcalloc(r->nports, sizeof(*s->ports));
 		memcpy(s->ports, r->ports, r->nports * sizeof(*s->ports));

@@ -3,6 +3,7 @@
  * allocator's decisions: checking a request, the sharing rules (a sharing
  * key, no overlapping ports, in MetalLB's terms), picking the address
  * from a pool (the lowest one it may share, else the lowest free one),
+ * the same backend key (where traffic may arrive),
  * alloc_assign() for a new request, alloc_claim() to keep a previous
  * assignment, and alloc_assign_all() over a whole config.  Every error
  * says why in the caller's buffer.
@@ -30,6 +31,12 @@ static const char *
 fam_name(uint8_t af)
 {
 	return af == ADDR_AF_INET6 ? "IPv6" : "IPv4";
+}
+
+static unsigned
+fam_bit(uint8_t af)
+{
+	return af == ADDR_AF_INET6 ? CFG_FAMILY_IPV6 : CFG_FAMILY_IPV4;
 }
 
 static const char *
@@ -72,6 +79,19 @@ ports_overlap(const struct svc *s, const struct alloc_request *r)
 	return NULL;
 }
 
+/* Backend keys: NULL and "" alike mean any node (Cluster). */
+static const char *
+backend_name(const char *k)
+{
+	return k != NULL && *k != '\0' ? k : "Cluster";
+}
+
+static bool
+same_backend(const char *a, const char *b)
+{
+	return strcmp(backend_name(a), backend_name(b)) == 0;
+}
+
 /*
  * May the request join the holders of e?  When not, why names the first
  * holder it clashes with and the reason, in MetalLB's terms.
@@ -103,6 +123,14 @@ ent_compatible(const struct ent *e, const struct alloc_request *r,
 			    "(sharing key \"%s\" differs)",
 			    addr_ntop(&e->a, buf, sizeof(buf)), h->as.service,
 			    h->key);
+			return false;
+		}
+		if (!same_backend(h->backend, r->backend_key)) {
+			fail_why(0, why, whylen, "%s is already in use by \"%s\" "
+			    "(backends differ: \"%s\" there, \"%s\" here)",
+			    addr_ntop(&e->a, buf, sizeof(buf)), h->as.service,
+			    backend_name(h->backend),
+			    backend_name(r->backend_key));
 			return false;
 		}
 		if ((p = ports_overlap(h, r)) != NULL) {
@@ -211,6 +239,17 @@ check_request(const struct alloc *a, const struct alloc_request *r,
 		    fam_name(r->addresses[0].af),
 		    addr_ntop(&r->addresses[0], b1, sizeof(b1)),
 		    addr_ntop(&r->addresses[1], b2, sizeof(b2)));
+	for (size_t i = 0; i < r->naddresses; i++) {
+		unsigned fam = req_families(r);
+		uint8_t af = r->addresses[i].af;
+
+		if (fam != 0 && !(fam & fam_bit(af)))
+			return fail_why(ALLOC_ERR_FAMILY, why, whylen,
+			    "%s is an %s address, but the service is "
+			    "single-stack %s", addr_ntop(&r->addresses[i], b1,
+			    sizeof(b1)), fam_name(af), fam_name(af ==
+			    ADDR_AF_INET ? ADDR_AF_INET6 : ADDR_AF_INET));
+	}
 	if (r->pool != NULL && (*pi = alloc_pool_index(a, r->pool)) < 0)
 		return fail_why(ALLOC_ERR_UNKNOWN_POOL, why, whylen,
 		    "unknown pool \"%s\"", r->pool);
@@ -477,8 +516,8 @@ alloc_claim(struct alloc *a, const struct alloc_request *r,
 			    "previous address %s is not of the requested family",
 			    addr_ntop(&prev[0], b1, sizeof(b1)));
 	}
-	e = check_addrs(a, r, keep, nkeep, r->naddresses == 0 && r->pool == NULL,
-	    &pi, why, whylen);
+	e = check_addrs(a, r, keep, nkeep, r->naddresses == 0 &&
+	    r->pool == NULL && !r->keep_manual, &pi, why, whylen);
 	if (e != ALLOC_OK)
 		return e;
 	if (fam == (CFG_FAMILY_IPV4 | CFG_FAMILY_IPV6) && nkeep == 1 &&

@@ -104,6 +104,7 @@ struct svc {
 	struct hnode	 hn;
 	struct alloc_assignment as;	/* as.service owned, as.pool borrowed */
 	char		*key;
+	char		*backend;	/* NULL: any node */
 	struct cfg_port	*ports;
 	size_t		 nports;
 	size_t		 pool;

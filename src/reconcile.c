@@ -21,6 +21,9 @@ order_cmp(const void *x, const void *y, void *arg)
 	const struct rc_service *a = &s[*(const size_t *)x];
 	const struct rc_service *b = &s[*(const size_t *)y];
 
+	/* Whoever changed its request last yields (0: not seen changing). */
+	if (a->changed != b->changed)
+		return a->changed < b->changed ? -1 : 1;
 	if (a->created.tv_sec != b->created.tv_sec)
 		return a->created.tv_sec < b->created.tv_sec ? -1 : 1;
 	if (a->created.tv_nsec != b->created.tv_nsec)
@@ -43,6 +46,42 @@ rc_same_addrs(const struct addr *a, size_t na, const struct addr *b, size_t nb)
 			return false;
 	}
 	return true;
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool
+same_ports(const struct cfg_port *a, size_t na, const struct cfg_port *b,
+    size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++) {
+		size_t j;
+
+		for (j = 0; j < nb; j++)
+			if (a[i].port == b[j].port && a[i].proto == b[j].proto)
+				break;
+		if (j == nb)
+			return false;
+	}
+	return true;
+}
+
+bool
+rc_same_request(const struct alloc_request *a, const struct alloc_request *b)
+{
+	return same_str(a->pool, b->pool) &&
+	    rc_same_addrs(a->addresses, a->naddresses, b->addresses,
+	    b->naddresses) && same_str(a->sharing_key, b->sharing_key) &&
+	    same_str(a->backend_key, b->backend_key) &&
+	    same_ports(a->ports, a->nports, b->ports, b->nports) &&
+	    a->families == b->families &&
+	    a->dual_stack_required == b->dual_stack_required;
 }
 
 static unsigned
@@ -73,6 +112,7 @@ holding(const struct alloc *a, const struct rc_service *s,
 	r->families = families_of(addrs, n);
 	if (!s->frozen) {
 		r->sharing_key = s->req.sharing_key;
+		r->backend_key = s->req.backend_key;
 		r->ports = s->req.ports;
 		r->nports = s->req.nports;
 	}
@@ -117,6 +157,32 @@ run_view(const struct rc_service *svcs, const size_t *order, size_t n,
 	}
 }
 
+/*
+ * The held addresses of the families the Service has (all of them when it
+ * names none): an address kube-proxy would ignore is not worth keeping.
+ */
+static size_t
+of_families(const struct rc_service *s, const struct addr *prev, size_t n,
+    struct addr *out, char *why, size_t whylen)
+{
+	unsigned fam = s->frozen ? 0 : s->req.families &
+	    (CFG_FAMILY_IPV4 | CFG_FAMILY_IPV6);
+	size_t nout = 0;
+	char b[ADDR_STRLEN];
+
+	for (size_t i = 0; i < n && i < 2; i++) {
+		if (fam != 0 && !(fam & families_of(&prev[i], 1))) {
+			snprintf(why, whylen, "%s is an %s address, but the "
+			    "service is single-stack %s", addr_ntop(&prev[i], b,
+			    sizeof(b)), prev[i].af == ADDR_AF_INET ? "IPv4" :
+			    "IPv6", prev[i].af == ADDR_AF_INET ? "IPv6" : "IPv4");
+			continue;
+		}
+		out[nout++] = prev[i];
+	}
+	return nout;
+}
+
 static bool
 holds(const struct alloc_assignment *a, const struct addr *ad)
 {
@@ -148,16 +214,21 @@ run_leader(const struct cfg *cfg, const struct rc_service *svcs,
 		const struct addr *prev = s->has_pending ? s->pending : s->status;
 		size_t nprev = s->has_pending ? s->npending : s->nstatus;
 		struct alloc_request req = s->req;
+		struct addr fit[2];
+		size_t nfit;
 		char why[256];
 
 		if (nprev == 0)
 			continue;
 		req.service = s->key;
+		/* auto-assign governs new assignments only (as MetalLB). */
+		req.keep_manual = true;
 		if (!s->frozen && alloc_claim(la, &req, prev, nprev, &r->want,
 		    req_why[i], sizeof(req_why[i])) == ALLOC_OK)
 			continue;
-		if (claim_holding(la, s, prev, nprev, &r->want, why,
-		    sizeof(why)) == ALLOC_OK) {
+		if ((nfit = of_families(s, prev, nprev, fit, why,
+		    sizeof(why))) > 0 && claim_holding(la, s, fit, nfit,
+		    &r->want, why, sizeof(why)) == ALLOC_OK) {
 			fallback[i] = !s->frozen;
 			continue;
 		}

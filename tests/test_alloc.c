@@ -124,6 +124,8 @@ struct treq {
 	const char	*ports;		/* "80/tcp 53/udp" */
 	unsigned	 fam;
 	bool		 require;
+	const char	*backend;
+	bool		 keep_manual;
 };
 
 /* Backing storage for one request. */
@@ -182,6 +184,8 @@ treq_fill(const struct treq *t, struct treq_buf *b, struct alloc_request *r)
 	r->ports = r->nports ? b->ports : NULL;
 	r->families = t->fam;
 	r->dual_stack_required = t->require;
+	r->backend_key = t->backend;
+	r->keep_manual = t->keep_manual;
 }
 
 static const char *
@@ -309,6 +313,64 @@ static const struct scenario scenarios[] = {
 	    { OP_ASSIGN, { "ns/d", "poc" }, NULL, ALLOC_OK, "172.16.13.0" },
 	    { OP_ASSIGN, { "ns/e", NULL, "172.16.9.9" }, NULL, ALLOC_OK,
 	      "172.16.9.9", NULL, "other" } } },
+	{ "backend keys: sharers need the same one",
+	  { { "poc", { "172.16.13.1-172.16.13.9" } } },
+	  { { OP_ASSIGN, { "ns/a", NULL, NULL, "k", "80/tcp", 0, false,
+	      "Local app=a" }, NULL, ALLOC_OK, "172.16.13.1" },
+	    { OP_ASSIGN, { "ns/b", NULL, NULL, "k", "81/tcp", 0, false,
+	      "Local app=a" }, NULL, ALLOC_OK, "172.16.13.1" },
+	    /* another selector: the lowest free address instead */
+	    { OP_ASSIGN, { "ns/c", NULL, NULL, "k", "82/tcp", 0, false,
+	      "Local app=c" }, NULL, ALLOC_OK, "172.16.13.2" },
+	    { OP_ASSIGN, { "ns/d", NULL, "172.16.13.1", "k", "83/tcp", 0,
+	      false, "Local app=d" }, NULL, ALLOC_ERR_IN_USE, NULL,
+	      "172.16.13.1 is already in use by \"ns/a\" (backends differ: "
+	      "\"Local app=a\" there, \"Local app=d\" here)" },
+	    /* Cluster (NULL or "") never joins Local */
+	    { OP_ASSIGN, { "ns/e", NULL, "172.16.13.1", "k", "84/tcp" }, NULL,
+	      ALLOC_ERR_IN_USE, NULL, "172.16.13.1 is already in use by "
+	      "\"ns/a\" (backends differ: \"Local app=a\" there, "
+	      "\"Cluster\" here)" },
+	    { OP_ASSIGN, { "ns/f", NULL, NULL, "k", "85/tcp" }, NULL, ALLOC_OK,
+	      "172.16.13.3" },
+	    { OP_ASSIGN, { "ns/g", NULL, NULL, "k", "86/tcp", 0, false, "" },
+	      NULL, ALLOC_OK, "172.16.13.3" },
+	    /* a claim follows the same rule */
+	    { OP_CLAIM, { "ns/h", NULL, NULL, "k", "87/tcp", 0, false,
+	      "Local app=h" }, "172.16.13.2", ALLOC_ERR_IN_USE, NULL,
+	      "172.16.13.2 is already in use by \"ns/c\" (backends differ: "
+	      "\"Local app=c\" there, \"Local app=h\" here)" } } },
+	{ "static addresses outside the requested family",
+	  { { "ds", { "10.5.0.0/30", "2001:db8::/126" } } },
+	  { { OP_ASSIGN, { "a", NULL, "2001:db8::1", NULL, NULL, V4 }, NULL,
+	      ALLOC_ERR_FAMILY, NULL, "2001:db8::1 is an IPv6 address, but "
+	      "the service is single-stack IPv4" },
+	    { OP_ASSIGN, { "a", NULL, "10.5.0.1", NULL, NULL, V6 }, NULL,
+	      ALLOC_ERR_FAMILY, NULL, "10.5.0.1 is an IPv4 address, but "
+	      "the service is single-stack IPv6" },
+	    { OP_CLAIM, { "a", NULL, "2001:db8::1", NULL, NULL, V4 },
+	      "2001:db8::1", ALLOC_ERR_FAMILY },
+	    { OP_ASSIGN, { "a", NULL, "10.5.0.1 2001:db8::1", NULL, NULL,
+	      DUAL }, NULL, ALLOC_OK, "10.5.0.1 2001:db8::1" },
+	    { OP_ASSIGN, { "b", NULL, "2001:db8::2", NULL, NULL, V6 }, NULL,
+	      ALLOC_OK, "2001:db8::2" },
+	    /* no family given: any static address */
+	    { OP_ASSIGN, { "c", NULL, "2001:db8::3" }, NULL, ALLOC_OK,
+	      "2001:db8::3" } } },
+	{ "keep_manual: a claim keeps an address of an auto-assign off pool",
+	  { { "manual", { "10.9.0.0/30", "2001:db8:9::/126" }, true },
+	    { "auto", { "10.2.0.0/31" } } },
+	  { { OP_CLAIM, { "a", NULL, NULL, NULL, NULL, 0, false, NULL, true },
+	      "10.9.0.1", ALLOC_OK, "10.9.0.1", NULL, "manual" },
+	    { OP_CLAIM, { "b", NULL, NULL, NULL, NULL, DUAL, false, NULL,
+	      true }, "10.9.0.2 2001:db8:9::2", ALLOC_OK,
+	      "10.9.0.2 2001:db8:9::2", NULL, "manual" },
+	    /* a new assignment still never comes from it */
+	    { OP_ASSIGN, { "c", NULL, NULL, NULL, NULL, 0, false, NULL, true },
+	      NULL, ALLOC_OK, "10.2.0.0", NULL, "auto" },
+	    /* nor does a claim keep another's address */
+	    { OP_CLAIM, { "d", NULL, NULL, NULL, NULL, 0, false, NULL, true },
+	      "10.9.0.1", ALLOC_ERR_IN_USE } } },
 	{ "sharing keys and ports",
 	  { { "poc", { "172.16.13.1-172.16.13.9" } }, { "p2", { "10.0.0.1-10.0.0.9" } } },
 	  { { OP_ASSIGN, { "ns/a", NULL, NULL, "k", "80/tcp" }, NULL, ALLOC_OK,
@@ -990,6 +1052,12 @@ START_TEST(test_request_from_cfg)
 	ck_assert_uint_eq(r.nports, 1);
 	ck_assert_uint_eq(r.families, DUAL);
 	ck_assert(r.dual_stack_required);
+	ck_assert_ptr_null(r.backend_key);
+	ck_assert(!r.keep_manual);
+	/* Embedded mode has no selectors: Local and Cluster never share. */
+	cs.traffic_policy = CFG_TRAFFIC_LOCAL;
+	alloc_request_from_cfg(&cs, &r);
+	ck_assert_str_eq(r.backend_key, "Local");
 }
 END_TEST
 

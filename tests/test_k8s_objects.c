@@ -88,11 +88,15 @@ static const struct ann_case {
 	/* spec.loadBalancerIP: used only without an annotation. */
 	{ "{}", "{\"loadBalancerIP\":\"10.0.0.9\"}", NULL, NULL, "10.0.0.9" },
 	{ "{}", "{\"loadBalancerIP\":\"\"}", NULL, NULL, "" },
+	/* Both set: only when they agree (a disagreement is a bad case). */
 	{ "{\"metallb.universe.tf/loadBalancerIPs\":\"10.0.0.3\"}",
-	  "{\"loadBalancerIP\":\"10.0.0.9\"}", NULL, NULL, "10.0.0.3" },
+	  "{\"loadBalancerIP\":\"10.0.0.3\"}", NULL, NULL, "10.0.0.3" },
+	{ "{\"metallb.io/loadBalancerIPs\":\"10.0.0.3,2001:db8::3\"}",
+	  "{\"loadBalancerIP\":\"2001:db8::3\"}", NULL, NULL,
+	  "10.0.0.3,2001:db8::3" },
 	{ "{\"bgplb.io/address-pool\":\"p\",\"bgplb.io/allow-shared-ip\":\"s\","
 	  "\"bgplb.io/loadBalancerIPs\":\"2001:db8::1\",\"other/x\":\"y\"}",
-	  "{\"loadBalancerIP\":\"10.0.0.9\"}", "p", "s", "2001:db8::1" },
+	  "{\"loadBalancerIP\":\"2001:db8::1\"}", "p", "s", "2001:db8::1" },
 };
 
 START_TEST(test_annotations)
@@ -167,6 +171,44 @@ START_TEST(test_families)
 	ck_assert_msg(r.families == c->families, "case %d: families %u want %u",
 	    _i, r.families, c->families);
 	ck_assert_int_eq(r.dual_stack_required, c->required);
+	k8s_service_free(&s);
+	json_object_put(o);
+}
+END_TEST
+
+/* The backend key: the selector under Local, nothing under Cluster. */
+static const struct backend_case {
+	const char *spec, *key;		/* NULL: none */
+} backend_cases[] = {
+	{ "{\"selector\":{\"app\":\"a\"}}", NULL },
+	{ "{\"externalTrafficPolicy\":\"Cluster\",\"selector\":{\"app\":\"a\"}}",
+	  NULL },
+	{ "{\"externalTrafficPolicy\":\"Local\",\"selector\":{\"app\":\"a\"}}",
+	  "Local app=a" },
+	{ "{\"externalTrafficPolicy\":\"Local\",\"selector\":{\"tier\":\"web\","
+	  "\"app\":\"a\",\"b\":\"\"}}", "Local app=a,b=,tier=web" },
+	{ "{\"externalTrafficPolicy\":\"Local\"}", "Local" },
+	{ "{\"externalTrafficPolicy\":\"Local\",\"selector\":{}}", "Local" },
+};
+
+START_TEST(test_backend_key)
+{
+	const struct backend_case *c = &backend_cases[_i];
+	struct json_object *o = svc_json("{}", c->spec);
+	struct k8s_service s;
+	struct alloc_request r;
+	char err[256] = "", key[64];
+
+	ck_assert_msg(k8s_service_from_json(o, &s, err, sizeof(err)) == 0,
+	    "case %d: %s", _i, err);
+	k8s_service_to_request(&s, key, sizeof(key), &r);
+	if (c->key == NULL) {
+		ck_assert_ptr_null(s.backend_key);
+		ck_assert_ptr_null(r.backend_key);
+	} else {
+		ck_assert_str_eq(s.backend_key, c->key);
+		ck_assert_str_eq(r.backend_key, c->key);
+	}
 	k8s_service_free(&s);
 	json_object_put(o);
 }
@@ -274,6 +316,27 @@ static const struct bad_case {
 	  "metadata.annotations[\"bgplb.io/loadBalancerIPs\"]: empty address in \"10.0.0.1,\"" },
 	{ "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"loadBalancerIP\":\"1.2.3\"}}",
 	  "spec.loadBalancerIP: \"1.2.3\" is not an IP address" },
+	/* The annotation and the spec disagree: refused, naming both. */
+	{ "{\"metadata\":{\"name\":\"a\",\"annotations\":"
+	  "{\"metallb.universe.tf/loadBalancerIPs\":\"10.0.0.3\"}},"
+	  "\"spec\":{\"loadBalancerIP\":\"10.0.0.9\"}}",
+	  "metadata.annotations[\"metallb.universe.tf/loadBalancerIPs\"] "
+	  "\"10.0.0.3\" and spec.loadBalancerIP \"10.0.0.9\" disagree: set one "
+	  "of them" },
+	{ "{\"metadata\":{\"name\":\"a\",\"annotations\":"
+	  "{\"bgplb.io/loadBalancerIPs\":\"2001:db8::1\"}},"
+	  "\"spec\":{\"loadBalancerIP\":\"10.0.0.9\"}}",
+	  "metadata.annotations[\"bgplb.io/loadBalancerIPs\"] \"2001:db8::1\" "
+	  "and spec.loadBalancerIP \"10.0.0.9\" disagree: set one of them" },
+	{ "{\"metadata\":{\"name\":\"a\",\"annotations\":"
+	  "{\"bgplb.io/loadBalancerIPs\":\"10.0.0.1\"}},"
+	  "\"spec\":{\"loadBalancerIP\":\"10.0.0.1x\"}}",
+	  "spec.loadBalancerIP: \"10.0.0.1x\" is not an IP address" },
+	{ "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"externalTrafficPolicy\":"
+	  "\"Local\",\"selector\":{\"app\":1}}}",
+	  "spec.selector[\"app\"]: expected a string" },
+	{ "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"selector\":[]}}",
+	  "spec.selector: expected an object" },
 	{ "{\"metadata\":{\"name\":\"a\"},\"spec\":7}", "spec: expected an object" },
 	{ "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"type\":[]}}",
 	  "spec.type: expected a string" },
@@ -913,6 +976,7 @@ k8s_objects_suite(void)
 
 	tcase_add_loop_test(tc, test_annotations, 0, N(ann_cases));
 	tcase_add_loop_test(tc, test_families, 0, N(fam_cases));
+	tcase_add_loop_test(tc, test_backend_key, 0, N(backend_cases));
 	tcase_add_test(tc, test_service_full);
 	tcase_add_loop_test(tc, test_class, 0, N(class_cases));
 	tcase_add_loop_test(tc, test_bad_service, 0, N(bad_cases));

@@ -7,7 +7,9 @@
  * something is taken away, why a request can't be met).  The cases are the
  * situations of a real cluster: a first start, a restart of the leader, two
  * Services claiming one address, a typo'd pool, a pool removed, a pool
- * change, writes in flight, shared addresses, dual stack.
+ * change, writes in flight, shared addresses, dual stack, a sharing broken
+ * by one Service's change, sharing across backends, families, pools with
+ * auto-assign off.
  */
 #include <check.h>
 #include <stdio.h>
@@ -30,6 +32,8 @@ struct svc {
 	const char	*pool;		/* request */
 	const char	*ip;		/* static request */
 	const char	*share;
+	const char	*backend;
+	int		 changed;	/* request seen changing: later yields */
 	unsigned	 families;
 	bool		 dual_required;
 	unsigned	 port;		/* one TCP port, for sharing */
@@ -167,12 +171,103 @@ static const struct rc_case {
 		  .status = "172.16.13.6", .view = "172.16.13.6",
 		  .want = "172.16.13.6", .kept = true, .err = ALLOC_ERR_IN_USE },
 	} },
+	/* m/m: its pool was switched to auto-assign: false, or it dropped the
+	 * pool annotation or loadBalancerIP that pointed into it.  auto-assign
+	 * governs new assignments only: what is held stays (MetalLB). */
 	{ "an address of a pool with auto-assign off is kept when held", {
 		{ .key = "m/m", .created = 1, .status = "10.9.0.1",
-		  .view = "10.9.0.1", .want = "172.16.3.1", .write = true,
-		  .cleared = true, .why = "auto-assign off" },
+		  .view = "10.9.0.1", .want = "10.9.0.1" },
 		{ .key = "m/n", .created = 2, .pool = "manual",
 		  .status = "10.9.0.2", .view = "10.9.0.2", .want = "10.9.0.2" },
+		{ .key = "m/o", .created = 3, .view = "", .want = "172.16.3.1",
+		  .write = true },
+	} },
+	{ "dual stack held in a manual pool, pool annotation dropped: kept", {
+		{ .key = "m/d", .created = 1, .families = V4 | V6,
+		  .status = "10.6.0.1,fd00:6::1", .view = "10.6.0.1,fd00:6::1",
+		  .want = "10.6.0.1,fd00:6::1" },
+	} },
+	/* Sharing broken by a change: whoever changed yields. */
+	{ "the older sharer drops its sharing key: it moves, the other stays", {
+		{ .key = "s/old", .created = 1, .changed = 5, .port = 80,
+		  .status = "172.16.3.1", .view = "", .want = "172.16.3.2",
+		  .write = true, .cleared = true, .why = "already in use by "
+		  "\"s/young\"" },
+		{ .key = "s/young", .created = 2, .share = "k", .port = 443,
+		  .status = "172.16.3.1", .view = "172.16.3.1",
+		  .want = "172.16.3.1" },
+	} },
+	{ "the older sharer's ports now overlap: it moves, the other stays", {
+		{ .key = "s/old", .created = 1, .changed = 9, .share = "k",
+		  .port = 443, .status = "172.16.3.1", .view = "",
+		  .want = "172.16.3.2", .write = true, .cleared = true,
+		  .why = "ports overlap: 443/tcp" },
+		{ .key = "s/young", .created = 2, .changed = 3, .share = "k",
+		  .port = 443, .status = "172.16.3.1", .view = "172.16.3.1",
+		  .want = "172.16.3.1" },
+	} },
+	{ "the younger sharer changed its key: it moves (as before)", {
+		{ .key = "s/old", .created = 1, .share = "k", .port = 80,
+		  .status = "172.16.3.1", .view = "172.16.3.1",
+		  .want = "172.16.3.1" },
+		{ .key = "s/young", .created = 2, .changed = 1, .share = "j",
+		  .port = 443, .status = "172.16.3.1", .view = "",
+		  .want = "172.16.3.2", .write = true, .cleared = true,
+		  .why = "sharing key \"k\" differs" },
+	} },
+	{ "a sharer that can't move elsewhere fails, the other keeps it", {
+		{ .key = "s/old", .created = 1, .changed = 2, .pool = "manual",
+		  .ip = "10.9.0.1", .port = 80, .status = "10.9.0.1",
+		  .view = "", .want = "", .write = true, .cleared = true,
+		  .err = ALLOC_ERR_IN_USE, .why = "already in use" },
+		{ .key = "s/young", .created = 2, .share = "k", .port = 443,
+		  .status = "10.9.0.1", .view = "10.9.0.1", .want = "10.9.0.1" },
+	} },
+	/* Backends: the same selector under Local; Local and Cluster apart. */
+	{ "Local Services with other selectors don't share an address", {
+		{ .key = "l/a", .created = 1, .share = "k", .port = 80,
+		  .backend = "Local app=a", .status = "172.16.3.1",
+		  .view = "172.16.3.1", .want = "172.16.3.1" },
+		{ .key = "l/b", .created = 2, .share = "k", .port = 81,
+		  .backend = "Local app=b", .ip = "172.16.3.1", .view = "",
+		  .want = "", .err = ALLOC_ERR_IN_USE, .why = "backends differ: "
+		  "\"Local app=a\" there, \"Local app=b\" here" },
+		{ .key = "l/c", .created = 3, .share = "k", .port = 82,
+		  .backend = "Local app=b", .view = "", .want = "172.16.3.2",
+		  .write = true },
+		{ .key = "l/d", .created = 4, .share = "k", .port = 83,
+		  .backend = "Local app=a", .view = "", .want = "172.16.3.1",
+		  .write = true },
+		{ .key = "l/e", .created = 5, .share = "k", .port = 84,
+		  .ip = "172.16.3.1", .view = "", .want = "",
+		  .err = ALLOC_ERR_IN_USE, .why = "\"Local app=a\" there, "
+		  "\"Cluster\" here" },
+	} },
+	{ "a held address shared across backends: the younger moves", {
+		{ .key = "l/a", .created = 1, .share = "k", .port = 80,
+		  .backend = "Local app=a", .status = "172.16.3.1",
+		  .view = "172.16.3.1", .want = "172.16.3.1" },
+		{ .key = "l/b", .created = 2, .share = "k", .port = 81,
+		  .backend = "Local app=b", .status = "172.16.3.1", .view = "",
+		  .want = "172.16.3.2", .write = true, .cleared = true,
+		  .why = "backends differ" },
+	} },
+	/* Families: nothing outside spec.ipFamilies. */
+	{ "an IPv6 address asked for a single-stack IPv4 Service: refused", {
+		{ .key = "f/new", .created = 1, .pool = "ds", .families = V4,
+		  .ip = "fd00:6::1", .view = "", .want = "",
+		  .err = ALLOC_ERR_FAMILY, .why = "fd00:6::1 is an IPv6 address, "
+		  "but the service is single-stack IPv4" },
+		{ .key = "f/held", .created = 2, .pool = "ds", .families = V4,
+		  .ip = "fd00:6::2", .status = "fd00:6::2", .view = "fd00:6::2",
+		  .want = "", .write = true, .cleared = true,
+		  .err = ALLOC_ERR_FAMILY, .why = "single-stack IPv4" },
+		{ .key = "f/dyn", .created = 3, .pool = "ds", .families = V4,
+		  .status = "fd00:6::3", .view = "fd00:6::3", .want = "10.6.0.0",
+		  .write = true, .cleared = true, .why = "IPv6" },
+		{ .key = "f/v6", .created = 4, .pool = "ds", .families = V6,
+		  .ip = "fd00:6::", .view = "", .want = "fd00:6::",
+		  .write = true },
 	} },
 };
 
@@ -226,12 +321,14 @@ START_TEST(test_case)
 
 		r->key = s->key;
 		r->created.tv_sec = s->created;
+		r->changed = (uint64_t)s->changed;
 		r->frozen = s->frozen;
 		r->req.service = s->key;
 		r->req.pool = s->pool;
 		r->req.naddresses = parse_addrs(s->ip, ips[n], 2);
 		r->req.addresses = ips[n];
 		r->req.sharing_key = s->share;
+		r->req.backend_key = s->backend;
 		if (s->port) {
 			ports[n].port = (uint16_t)s->port;
 			ports[n].proto = CFG_L4_TCP;
@@ -348,6 +445,49 @@ START_TEST(test_same_addrs)
 }
 END_TEST
 
+/* What counts as a change of request (the store stamps `changed`). */
+START_TEST(test_same_request)
+{
+	struct addr ip[2];
+	struct cfg_port p1[2] = { { 80, CFG_L4_TCP }, { 53, CFG_L4_UDP } };
+	struct cfg_port p2[2] = { { 53, CFG_L4_UDP }, { 80, CFG_L4_TCP } };
+	struct alloc_request a = { .service = "a/a", .pool = "poc",
+	    .sharing_key = "k", .backend_key = "Local app=a", .ports = p1,
+	    .nports = 2, .families = V4 };
+	struct alloc_request b;
+
+	ck_assert_int_eq(addr_parse("10.0.0.1", &ip[0]), 0);
+	ck_assert_int_eq(addr_parse("10.0.0.2", &ip[1]), 0);
+	b = a;
+	b.service = "other/name";
+	b.ports = p2;		/* same ports, another order */
+	ck_assert(rc_same_request(&a, &b));
+	b.sharing_key = NULL;
+	ck_assert(!rc_same_request(&a, &b));
+	b = a;
+	b.nports = 1;
+	ck_assert(!rc_same_request(&a, &b));
+	b = a;
+	b.backend_key = "Local app=b";
+	ck_assert(!rc_same_request(&a, &b));
+	b = a;
+	b.pool = NULL;
+	ck_assert(!rc_same_request(&a, &b));
+	b = a;
+	b.addresses = ip;
+	b.naddresses = 1;
+	ck_assert(!rc_same_request(&a, &b));
+	a.addresses = &ip[1];
+	a.naddresses = 1;
+	ck_assert(!rc_same_request(&a, &b));
+	b.families = V4 | V6;
+	b.addresses = &ip[1];
+	ck_assert(!rc_same_request(&a, &b));
+	b.families = V4;
+	ck_assert(rc_same_request(&a, &b));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -359,6 +499,7 @@ main(void)
 	tcase_add_loop_test(tc, test_case, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_test(tc, test_order_independent);
 	tcase_add_test(tc, test_same_addrs);
+	tcase_add_test(tc, test_same_request);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -29,8 +29,9 @@ enum alloc_err {
 	ALLOC_ERR_NO_POOL,		/* no auto-assign pool has a free IPv6 address */
 	ALLOC_ERR_OUTSIDE_POOLS,	/* 10.9.9.9 is not in any pool */
 	ALLOC_ERR_OUTSIDE_POOL,		/* 10.9.9.9 is not in pool "poc" */
-	ALLOC_ERR_IN_USE,		/* 172.16.13.254 is already used by "a/b" (sharing key differs / ports overlap) */
-	ALLOC_ERR_FAMILY,		/* pool "poc" has no IPv6 addresses (dual-stack requested) */
+	ALLOC_ERR_IN_USE,		/* 172.16.13.254 is already used by "a/b" (sharing key differs / backends differ / ports overlap) */
+	ALLOC_ERR_FAMILY,		/* pool "poc" has no IPv6 addresses (dual-stack requested);
+					   static fd00::1 is IPv6, the service is single-stack IPv4 */
 	ALLOC_ERR_INVALID,		/* bad request (e.g. two static IPv4 addresses) */
 };
 
@@ -41,10 +42,25 @@ struct alloc_request {
 	const struct addr *addresses;		/* static requests (0, 1, or one per family) */
 	size_t		 naddresses;
 	const char	*sharing_key;		/* NULL: never shares */
+	/*
+	 * Where the traffic may arrive, for sharing: services that share an
+	 * address need the same backend key too, or the address would be
+	 * announced from nodes where one of them has no backend.  NULL: any
+	 * node (externalTrafficPolicy Cluster); Kubernetes Local: "Local"
+	 * and the selector.  Shown in the reason when sharing is refused.
+	 */
+	const char	*backend_key;
 	const struct cfg_port *ports;
 	size_t		 nports;
 	unsigned	 families;		/* CFG_FAMILY_* mask; 0 = one address, IPv4 preferred */
 	bool		 dual_stack_required;	/* fail unless both families are found */
+	/*
+	 * alloc_claim only: a previous address of a pool with auto-assign off
+	 * is kept even though the request names neither that pool nor the
+	 * address (Kubernetes: auto-assign governs new assignments only, as
+	 * in MetalLB).  Embedded mode leaves it false.
+	 */
+	bool		 keep_manual;
 };
 
 /* What a service got. */
@@ -70,7 +86,8 @@ void	alloc_free(struct alloc *);
 /*
  * Re-take an address a service held before (state file, Service status).
  * Succeeds only if it is still valid under the current config and request
- * (inside the right pool, not used by a service it can't share with).
+ * (inside the right pool, not used by a service it can't share with; an
+ * address of a pool with auto-assign off only when named, or keep_manual).
  */
 enum alloc_err alloc_claim(struct alloc *, const struct alloc_request *,
 	    const struct addr *prev, size_t nprev,

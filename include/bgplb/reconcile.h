@@ -8,8 +8,11 @@
  *   view   - for each Service, what its status holds, as long as the
  *            addresses are in a pool of the config and not held by an older
  *            Service it can't share with: Services are taken in a fixed
- *            order (creation time, then namespace/name), so that every node
- *            resolves a conflict the same way.  Nothing is ever added to what
+ *            order (the one whose request changed last comes last, then
+ *            creation time, then namespace/name), so that every node
+ *            resolves a conflict the same way (a node that did not see the
+ *            change, having restarted since, falls back on creation time
+ *            until the leader's write settles it).  Nothing is ever added to what
  *            status says, and whether the addresses suit the Service's
  *            request is left to the leader.
  *   wants  - the leader first re-claims every Service's current addresses
@@ -21,7 +24,11 @@
  *            leader, and a Service whose new request can't be met keeps
  *            what it has (`kept`, with the reason in err/why) rather than
  *            losing it: a route is withdrawn only when the config no longer
- *            has its address, or an older Service holds it.
+ *            has its address, or an older Service holds it (or a Service
+ *            whose own change broke their sharing), or the address is of a
+ *            family the Service does not have.  An address of a pool with
+ *            auto-assign off is kept: auto-assign governs new assignments
+ *            only.
  *
  * A Service whose spec or annotations could not be read is `frozen`: what
  * its status holds is kept, and the leader changes nothing, so a typo in an
@@ -32,6 +39,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "bgplb/alloc.h"
@@ -39,6 +47,14 @@
 
 struct rc_service {
 	const char	*key;			/* "namespace/name", unique */
+	/*
+	 * When this node saw the Service's request change last, as a count
+	 * that only grows (0: not since it started).  Claim order: changed,
+	 * then creation time, then key.  When a change breaks a sharing (a
+	 * sharing key dropped, ports that now overlap), the Service that
+	 * changed is the one that yields, not its unchanged partner.
+	 */
+	uint64_t	 changed;
 	struct timespec	 created;		/* creation time: claim order */
 	struct alloc_request req;		/* req.service == key; unused if frozen */
 	bool		 frozen;
@@ -74,5 +90,11 @@ void	rc_run(const struct cfg *, const struct rc_service *svcs, size_t n,
 void	rc_results_clear(struct rc_result *, size_t n);
 /* Same addresses, in any order. */
 bool	rc_same_addrs(const struct addr *, size_t, const struct addr *, size_t);
+/*
+ * Do two requests ask for the same (pool, addresses, sharing key, backend
+ * key, ports in any order, families)?  The service name is not compared.
+ * The caller stamps rc_service.changed when not.
+ */
+bool	rc_same_request(const struct alloc_request *, const struct alloc_request *);
 
 #endif

@@ -11,7 +11,8 @@
  * Annotation precedence (our own first, then MetalLB's current and legacy
  * prefixes) follows what a MetalLB user expects when migrating: a Service
  * annotated for MetalLB keeps working, and a bgplb.io annotation added later
- * wins.  An empty annotation counts as absent.
+ * wins.  An empty annotation counts as absent.  The loadBalancerIPs
+ * annotation and spec.loadBalancerIP may both be set only if they agree.
  */
 
 #include <ctype.h>
@@ -197,6 +198,15 @@ get_annotation(struct json_object *ann, const char *const *keys,
 	return 0;
 }
 
+static bool
+addr_in(const struct addr *a, const struct addr *set, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (addr_eq(a, &set[i]))
+			return true;
+	return false;
+}
+
 static unsigned
 family_of(const struct addr *a)
 {
@@ -223,43 +233,37 @@ parse_ip_list(const char *list, const char *path, struct k8s_service *svc,
 		n = e ? (size_t)(e - p) : strlen(p);
 		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
 			n--;
-		if (n == 0) {
+		if (n == 0)
 			return errf(err, errlen,
 			    "%s: empty address in \"%s\"", path,
 			    list);
-		}
-		if (n >= sizeof(tok)) {
+		if (n >= sizeof(tok))
 			return errf(err, errlen,
 			    "%s: \"%.*s...\" is not an IP address",
 			    path, 40, p);
-		}
 		memcpy(tok, p, n);
 		tok[n] = '\0';
-		if (svc->naddresses == 2) {
+		if (svc->naddresses == 2)
 			return errf(err, errlen,
 			    "%s: at most two addresses (one per family)",
 			    path);
-		}
-		if (addr_parse(tok, &svc->addresses[svc->naddresses]) == -1) {
+		if (addr_parse(tok, &svc->addresses[svc->naddresses]) == -1)
 			return errf(err, errlen,
 			    "%s: \"%s\" is not an IP address",
 			    path, tok);
-		}
-		if (seen & family_of(&svc->addresses[svc->naddresses])) {
+		if (seen & family_of(&svc->addresses[svc->naddresses]))
 			return errf(err, errlen, "%s: two %s addresses", path,
 			    svc->addresses[svc->naddresses].af == ADDR_AF_INET ?
 			    "IPv4" : "IPv6");
-		}
 		seen |= family_of(&svc->addresses[svc->naddresses]);
 		svc->naddresses++;
 		if (e == NULL)
 			break;
 		p = e + 1;
-		if (*p == '\0') {
+		if (*p == '\0')
 			return errf(err, errlen,
 			    "%s: empty address in \"%s\"", path,
 			    list);
-		}
 	}
 	return 0;
 }
@@ -273,6 +277,55 @@ parse_family(const char *s, unsigned *out)
 		*out = CFG_FAMILY_IPV6;
 	else
 		return -1;
+	return 0;
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * The backend key (bgplb/alloc.h) under externalTrafficPolicy Local: only
+ * the nodes of the Service's own endpoints may announce it, so Services
+ * sharing an address need the same selector (MetalLB's BackendKey).
+ * "Local" and the selector as key=value,... sorted by key; Cluster: NULL.
+ */
+static int
+parse_backend(struct json_object *spec, struct k8s_service *svc,
+    char *err, size_t errlen)
+{
+	struct json_object *sel;
+	const char **keys;
+	size_t n = 0;
+
+	if (get_obj(spec, "selector", "spec.selector", &sel, err, errlen) == -1)
+		return -1;
+	if (svc->traffic_policy != CFG_TRAFFIC_LOCAL)
+		return 0;
+	svc->backend_key = xstrdup("Local");
+	if (sel == NULL)
+		return 0;
+	keys = xcalloc((size_t)json_object_object_length(sel) + 1, sizeof(*keys));
+	json_object_object_foreach(sel, k, v) {
+		if (!json_object_is_type(v, json_type_string)) {
+			free(keys);
+			return errf(err, errlen, "spec.selector[\"%.200s\"]: "
+			    "expected a string", k);
+		}
+		keys[n++] = k;
+	}
+	qsort(keys, n, sizeof(*keys), str_cmp);
+	for (size_t i = 0; i < n; i++) {
+		char *t = xasprintf("%s%s%s=%s", svc->backend_key, i ? "," : " ",
+		    keys[i], json_object_get_string(json_object_object_get(sel,
+		    keys[i])));
+
+		free(svc->backend_key);
+		svc->backend_key = t;
+	}
+	free(keys);
 	return 0;
 }
 
@@ -294,14 +347,12 @@ parse_service_spec(struct json_object *spec, struct k8s_service *svc,
 
 		el = json_object_array_get_idx(arr, i);
 		snprintf(path, sizeof(path), "spec.ipFamilies[%zu]", i);
-		if (el == NULL || !json_object_is_type(el, json_type_string)) {
+		if (el == NULL || !json_object_is_type(el, json_type_string))
 			return errf(err, errlen, "%s: expected a string", path);
-		}
-		if (parse_family(json_object_get_string(el), &f) == -1) {
+		if (parse_family(json_object_get_string(el), &f) == -1)
 			return errf(err, errlen,
 			    "%s: unknown family \"%s\" (IPv4 or IPv6)",
 			    path, json_object_get_string(el));
-		}
 		if (i == 0)
 			svc->primary_family = f;
 		svc->families |= f;
@@ -337,6 +388,8 @@ parse_service_spec(struct json_object *spec, struct k8s_service *svc,
 		    "spec.externalTrafficPolicy: unknown policy \"%s\" "
 		    "(Cluster or Local)", s);
 	}
+	if (parse_backend(spec, svc, err, errlen) == -1)
+		return -1;
 
 	if (get_arr(spec, "ports", "spec.ports", &arr, err, errlen) == -1)
 		return -1;
@@ -349,21 +402,18 @@ parse_service_spec(struct json_object *spec, struct k8s_service *svc,
 
 		el = json_object_array_get_idx(arr, i);
 		snprintf(path, sizeof(path), "spec.ports[%zu]", i);
-		if (el == NULL || !json_object_is_type(el, json_type_object)) {
+		if (el == NULL || !json_object_is_type(el, json_type_object))
 			return errf(err, errlen,
 			    "%s: expected an object", path);
-		}
 		snprintf(path, sizeof(path), "spec.ports[%zu].port", i);
 		if (get_int(el, "port", path, &present, &v, err, errlen) == -1)
 			return -1;
-		if (!present) {
+		if (!present)
 			return errf(err, errlen, "%s: missing", path);
-		}
-		if (v < 1 || v > 65535) {
+		if (v < 1 || v > 65535)
 			return errf(err, errlen,
 			    "%s: %" PRId64 " is out of range (1-65535)",
 			    path, v);
-		}
 		p->port = (uint16_t)v;
 		snprintf(path, sizeof(path), "spec.ports[%zu].protocol", i);
 		if (get_str(el, "protocol", path, &s, err, errlen) == -1)
@@ -404,19 +454,17 @@ parse_ingress(struct json_object *obj, struct k8s_service *svc, char *err,
 	for (i = 0; i < n; i++) {
 		el = json_object_array_get_idx(arr, i);
 		snprintf(path, sizeof(path), "status.loadBalancer.ingress[%zu]", i);
-		if (el == NULL || !json_object_is_type(el, json_type_object)) {
+		if (el == NULL || !json_object_is_type(el, json_type_object))
 			return errf(err, errlen,
 			    "%s: expected an object", path);
-		}
 		snprintf(path, sizeof(path), "status.loadBalancer.ingress[%zu].ip", i);
 		if (get_str(el, "ip", path, &s, err, errlen) == -1)
 			return -1;
 		if (s == NULL)
 			continue;	/* hostname-only entries: not ours */
-		if (addr_parse(s, &svc->ingress[svc->ningress]) == -1) {
+		if (addr_parse(s, &svc->ingress[svc->ningress]) == -1)
 			return errf(err, errlen,
 			    "%s: \"%s\" is not an IP address", path, s);
-		}
 		svc->ningress++;
 	}
 	return 0;
@@ -427,7 +475,8 @@ k8s_service_from_json(struct json_object *obj, struct k8s_service *svc,
     char *err, size_t errlen)
 {
 	struct json_object *meta, *ann, *spec;
-	const char *s, *which;
+	const char *s, *which, *lbip;
+	struct addr spec_ip;
 	char path[192];
 
 	memset(svc, 0, sizeof(*svc));
@@ -438,11 +487,10 @@ k8s_service_from_json(struct json_object *obj, struct k8s_service *svc,
 	if (get_str(meta, "creationTimestamp", "metadata.creationTimestamp",
 	    &s, err, errlen) == -1)
 		return -1;
-	if (s != NULL && k8s_parse_time(s, &svc->created) == -1) {
+	if (s != NULL && k8s_parse_time(s, &svc->created) == -1)
 		return errf(err, errlen,
 		    "metadata.creationTimestamp: \"%s\" is not "
 		    "a time", s);
-	}
 	/*
 	 * What the Service is and what its status says come first: when an
 	 * annotation or the rest of the spec can't be read, the caller still
@@ -471,23 +519,27 @@ k8s_service_from_json(struct json_object *obj, struct k8s_service *svc,
 	if (get_annotation(ann, ann_share, &s, &which, err, errlen) == -1)
 		return -1;
 	svc->sharing_key = xstrdup(s);
-	if (get_annotation(ann, ann_ips, &s, &which, err, errlen) == -1)
+	if (get_annotation(ann, ann_ips, &s, &which, err, errlen) == -1 ||
+	    get_str(spec, "loadBalancerIP", "spec.loadBalancerIP", &lbip,
+	    err, errlen) == -1)
 		return -1;
+	if (lbip != NULL && *lbip != '\0' && addr_parse(lbip, &spec_ip) == -1)
+		return errf(err, errlen, "spec.loadBalancerIP: \"%s\" is not "
+		    "an IP address", lbip);
 	if (s != NULL) {
 		snprintf(path, sizeof(path), "metadata.annotations[\"%s\"]", which);
 		if (parse_ip_list(s, path, svc, err, errlen) == -1)
 			return -1;
-	} else {
-		if (get_str(spec, "loadBalancerIP", "spec.loadBalancerIP", &s,
-		    err, errlen) == -1)
-			return -1;
-		if (s != NULL && *s != '\0') {
-			if (addr_parse(s, &svc->addresses[0]) == -1) {
-				return errf(err, errlen,
-				    "spec.loadBalancerIP: \"%s\" is not an IP address", s);
-			}
-			svc->naddresses = 1;
-		}
+		/* Both set: they must agree (the spec's address among the
+		 * annotation's), or nobody knows which one was meant. */
+		if (lbip != NULL && *lbip != '\0' &&
+		    !addr_in(&spec_ip, svc->addresses, svc->naddresses))
+			return errf(err, errlen, "%s \"%s\" and "
+			    "spec.loadBalancerIP \"%s\" disagree: set one of "
+			    "them", path, s, lbip);
+	} else if (lbip != NULL && *lbip != '\0') {
+		svc->addresses[0] = spec_ip;
+		svc->naddresses = 1;
 	}
 	return parse_service_spec(spec, svc, err, errlen);
 }
@@ -504,6 +556,7 @@ k8s_service_free(struct k8s_service *svc)
 	free(svc->lb_class);
 	free(svc->pool);
 	free(svc->sharing_key);
+	free(svc->backend_key);
 	free(svc->addresses);
 	free(svc->ports);
 	free(svc->ingress);
@@ -538,6 +591,7 @@ k8s_service_to_request(const struct k8s_service *svc, char *key,
 	r->addresses = svc->addresses;
 	r->naddresses = svc->naddresses;
 	r->sharing_key = svc->sharing_key;
+	r->backend_key = svc->backend_key;
 	r->ports = svc->ports;
 	r->nports = svc->nports;
 	switch (svc->family_policy) {

@@ -55,13 +55,16 @@ struct k8s_service {
 	/* From the annotations, bgplb.io > metallb.io > metallb.universe.tf. */
 	char		*pool;			/* NULL: any auto-assign pool */
 	char		*sharing_key;		/* NULL: no sharing */
-	/* loadBalancerIPs annotation, else spec.loadBalancerIP; parsed. */
+	/* loadBalancerIPs annotation, else spec.loadBalancerIP; parsed (both
+	 * set: the spec's address must be one of the annotation's). */
 	struct addr	*addresses;
 	size_t		 naddresses;
 	unsigned	 families;		/* spec.ipFamilies as CFG_FAMILY_* */
 	unsigned	 primary_family;	/* spec.ipFamilies[0], or 0 */
 	enum k8s_family_policy family_policy;
 	enum cfg_traffic_policy traffic_policy;	/* spec.externalTrafficPolicy */
+	char		*backend_key;		/* Local: "Local app=x,..." (spec.selector,
+						   sorted); Cluster: NULL */
 	struct cfg_port	*ports;
 	size_t		 nports;
 	struct addr	*ingress;		/* status.loadBalancer.ingress[].ip */

@@ -332,6 +332,7 @@ replan(struct daemon_k8s *k, bool local_changed)
 
 			in[i].key = e->s.key;
 			in[i].created = e->svc.created;
+			in[i].changed = e->req_changed;
 			in[i].frozen = e->err != NULL;
 			if (!in[i].frozen)
 				k8s_service_to_request(&e->svc, keybuf[i],

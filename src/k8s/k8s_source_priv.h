@@ -62,6 +62,8 @@ struct svc_ent {
 	struct k8s_service svc;
 	char		*err;		/* parse error; NULL: parsed whole */
 	bool		 mark;
+	uint64_t	 req_changed;	/* k->req_seq when its request last
+					   changed; 0: not since we started */
 	/* leader */
 	struct svc_write *w;		/* queued or in flight */
 	bool		 has_pending;	/* a status write decided, not yet seen */
@@ -150,6 +152,7 @@ struct daemon_k8s {
 
 	struct smap	 svcs, eps, nodes, owned;
 	size_t		 nhandled;
+	uint64_t	 req_seq;	/* Service requests seen changing */
 
 	/* the ConfigMap as seen */
 	bool		 cm_present;

@@ -7,7 +7,8 @@
  *
  * It owns the entries (struct svc_ent, eps_ent, node_ent, own_ent of
  * k8s_source_priv.h) and the watches' callbacks; every change tells the
- * glue (k->changed: replan soon).  A Service's leader-side fields (pending
+ * glue (k->changed: replan soon), and when a Service's request changes
+ * the store stamps it (req_changed).  A Service's leader-side fields (pending
  * write, blocked version) are k8s_duties.c's; the store only settles them
  * when a newer version of the Service arrives.
  *
@@ -74,6 +75,25 @@ rv_older(const char *a, const char *b)
 }
 
 /*
+ * Did the Service's request (what it asks the allocator for) change?  The
+ * leader lets the Service that changed yield when that breaks a sharing
+ * (bgplb/reconcile.h); a status write or a relist changes nothing.
+ */
+static bool
+request_changed(const struct k8s_service *a, bool a_bad,
+    const struct k8s_service *b, bool b_bad)
+{
+	struct alloc_request ra, rb;
+	char ka[8], kb[8];	/* the name is not compared */
+
+	if (a_bad || b_bad)
+		return a_bad != b_bad;
+	k8s_service_to_request(a, ka, sizeof(ka), &ra);
+	k8s_service_to_request(b, kb, sizeof(kb), &rb);
+	return !rc_same_request(&ra, &rb);
+}
+
+/*
  * A Service as listed or watched, or as a write or GET returned it;
  * replaces what was stored under its key.  Without `force` (watch events),
  * a version older than the stored one is ignored: the answer to our own
@@ -116,6 +136,8 @@ ks_svc_update(struct daemon_k8s *k, struct json_object *obj, bool force)
 			free(e->blocked_rv);
 			e->blocked_rv = NULL;
 		}
+		if (request_changed(&e->svc, e->err != NULL, &svc, rc == -1))
+			e->req_changed = ++k->req_seq;
 		k8s_service_free(&e->svc);
 		free(e->err);
 		e->err = NULL;

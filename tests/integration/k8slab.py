@@ -348,6 +348,21 @@ def skip_without_lab():
         pytest.skip("missing for the Kubernetes lab: " + ", ".join(missing))
 
 
+def start_cluster(lab, namespaces, configmap_text):
+    """The usual start: namespaces, the config ConfigMap, every node's
+    bgplbd, FRR's sessions with them all, and a leader."""
+    for ns in namespaces:
+        lab.kubectl("create", "namespace", ns)
+    lab.apply(configmap_text)
+    for n in lab.nodes:
+        n.start()
+    for n in lab.nodes:
+        wait(lambda: lab.frr.established(n.addr), timeout=30,
+             what=f"FRR's session with {n.name}")
+    wait(lambda: lab.leader() is not None and lab.leader().leading(), timeout=20,
+         what="a leader")
+
+
 def wait(fn, timeout=20, what="condition", interval=0.1):
     return wait_until(fn, timeout=timeout, interval=interval, what=what)
 
@@ -357,4 +372,4 @@ def now():
 
 
 __all__ = ["K8sLab", "K8sNode", "seed_configmap_bgp", "node_yaml", "have_tools", "wait",
-           "now", "sh", "SEED", "b64", "skip_without_lab"]
+           "now", "sh", "SEED", "b64", "skip_without_lab", "start_cluster"]
