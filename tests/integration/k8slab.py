@@ -222,6 +222,28 @@ class K8sLab:
     def add_node(self, name, addr, **kw):
         self.apply(node_yaml(name, addr, **kw))
 
+    def serve(self, ns, service, nodes=None, ready=True, serving=None,
+              terminating=None, name=None):
+        """An EndpointSlice for service, as the EndpointSlice controller
+        writes one for its Pods (the lab has no Pods): one endpoint per node
+        (node names; default every lab node; [] an empty slice) with these
+        conditions (None: left out, as the API allows).  A Service is
+        announced only while an endpoint can serve it (MetalLB's rule).
+        Returns the slice's name."""
+        name = name or f"{service}-lab"
+        nodes = [n.name for n in self.nodes] if nodes is None else list(nodes)
+        conds = {k: v for k, v in (("ready", ready), ("serving", serving),
+                                   ("terminating", terminating)) if v is not None}
+        eps = [{"addresses": [f"10.244.{i + 1}.7"], "nodeName": n,
+                "conditions": dict(conds)} for i, n in enumerate(nodes)]
+        self.apply(json.dumps({
+            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": name, "namespace": ns,
+                         "labels": {"kubernetes.io/service-name": service}},
+            "addressType": "IPv4", "ports": [{"name": "", "port": 80, "protocol": "TCP"}],
+            "endpoints": eps}))
+        return name
+
     # ------------------------------------------------------------ cluster view
     def service(self, ns, name):
         return self.api("GET", f"/api/v1/namespaces/{ns}/services/{name}", check=False)
