@@ -382,7 +382,7 @@ replan(struct daemon_k8s *k, bool local_changed)
 			ks_lead_without_config(k, ents, n);
 		else {
 			ks_clear_unbalanced(k, core_alloc(k->core), unlb, nunlb);
-			ks_lead(k, ents, res, n);
+			ks_lead(k, core_alloc(k->core), ents, res, n);
 		}
 		if (ncfg == NULL)
 			ks_config_outcome_event(k, core_cfg(k->core));

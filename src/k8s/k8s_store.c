@@ -8,7 +8,7 @@
  * It owns the entries (struct svc_ent, eps_ent, node_ent, own_ent of
  * k8s_source_priv.h) and the watches' callbacks; every change tells the
  * glue (k->changed: replan soon).  A Service's leader-side fields (pending
- * write, blocked version) are k8s_duties.c's; the store only settles them
+ * write, the refusal posted) are k8s_duties.c's; the store only settles them
  * when a newer version of the Service arrives.
  *
  * At the bottom of the four files, it also holds what every part reports
@@ -41,7 +41,7 @@ svc_ent_free(struct svc_ent *e)
 	k8s_service_free(&e->svc);
 	free(e->err);
 	free(e->fail_msg);
-	free(e->blocked_rv);
+	free(e->refused_msg);
 	free(e->s.key);
 	free(e);
 }
@@ -111,11 +111,6 @@ ks_svc_update(struct daemon_k8s *k, struct json_object *obj, bool force)
 		    svc.ingress, svc.ningress, e->pending, e->npending) &&
 		    (e->w == NULL || !e->w->inflight))
 			e->has_pending = false;
-		if (e->blocked_rv != NULL && (svc.resource_version == NULL ||
-		    strcmp(svc.resource_version, e->blocked_rv) != 0)) {
-			free(e->blocked_rv);
-			e->blocked_rv = NULL;
-		}
 		k8s_service_free(&e->svc);
 		free(e->err);
 		e->err = NULL;
