@@ -363,7 +363,7 @@ on_write_done(void *arg, long status, const char *error, long retry_after_s)
 	struct daemon_k8s *k = w->k;
 	struct svc_ent *e = ks_svc_get(k, w->key);
 	struct json_object *o = NULL;
-	char text[128];
+	char text[128], reason[512] = "";
 
 	w->req = NULL;
 	w->inflight = false;
@@ -378,6 +378,17 @@ on_write_done(void *arg, long status, const char *error, long retry_after_s)
 		k->changed(k);
 		pump(k);
 		return;
+	}
+	/* A refusal's reason: the Status object's message. */
+	if (status >= 400 && !w->get && (o = body_json(w)) != NULL) {
+		struct json_object *m;
+
+		if (json_object_object_get_ex(o, "message", &m) &&
+		    json_object_is_type(m, json_type_string))
+			snprintf(reason, sizeof(reason), "%s",
+			    json_object_get_string(m));
+		json_object_put(o);
+		o = NULL;
 	}
 	evbuffer_drain(w->body, evbuffer_get_length(w->body));
 	if (w->get) {
@@ -469,7 +480,7 @@ on_write_done(void *arg, long status, const char *error, long retry_after_s)
 	 * yet): retry with the capped backoff, the addresses still held
 	 * (pending), and say so on the Service.
 	 */
-	refused(k, e, w, status, error);
+	refused(k, e, w, status, reason[0] != '\0' ? reason : error);
 	write_later(w, retry_after_s);
 }
 
