@@ -222,6 +222,21 @@ class K8sLab:
     def add_node(self, name, addr, **kw):
         self.apply(node_yaml(name, addr, **kw))
 
+    def bring_up(self, configmap_text, namespaces=("metallb-system", "bgplb-system")):
+        """What a test module's fixture does first: the namespaces, the
+        cluster ConfigMap, every node's bgplbd, FRR's session with each, a
+        leader."""
+        for ns in namespaces:
+            self.kubectl("create", "namespace", ns)
+        self.apply(configmap_text)
+        for n in self.nodes:
+            n.start()
+        for n in self.nodes:
+            wait(lambda: self.frr.established(n.addr), timeout=30,
+                 what=f"FRR's session with {n.name}")
+        wait(lambda: self.leader() is not None and self.leader().leading(), timeout=20,
+             what="a leader")
+
     def serve(self, ns, service, nodes=None, ready=True, serving=None,
               terminating=None, name=None):
         """An EndpointSlice for service, as the EndpointSlice controller
@@ -283,6 +298,17 @@ class K8sLab:
         return set(self.frr.routes("ipv4"))
 
 
+def lb_service(name, port, namespace, annotations=None, **spec):
+    """A LoadBalancer Service selecting app=name, as JSON for kubectl apply."""
+    meta = {"name": name, "namespace": namespace}
+    if annotations:
+        meta["annotations"] = annotations
+    return json.dumps({
+        "apiVersion": "v1", "kind": "Service", "metadata": meta,
+        "spec": dict({"type": "LoadBalancer", "selector": {"app": name},
+                      "ports": [{"port": port, "protocol": "TCP"}]}, **spec)})
+
+
 def b64(data):
     return base64.b64encode(data).decode()
 
@@ -296,6 +322,16 @@ def have_tools():
     return missing
 
 
+def need_lab():
+    """Skip the calling test (module fixture) unless the lab can run here."""
+    import pytest
+    if os.geteuid() != 0:
+        pytest.skip("needs root for network namespaces")
+    missing = have_tools()
+    if missing:
+        pytest.skip("missing for the Kubernetes lab: " + ", ".join(missing))
+
+
 def wait(fn, timeout=20, what="condition", interval=0.1):
     return wait_until(fn, timeout=timeout, interval=interval, what=what)
 
@@ -305,4 +341,4 @@ def now():
 
 
 __all__ = ["K8sLab", "K8sNode", "seed_configmap_bgp", "node_yaml", "have_tools", "wait",
-           "now", "sh", "SEED", "b64"]
+           "now", "sh", "SEED", "b64", "lb_service", "need_lab"]

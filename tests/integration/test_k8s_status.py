@@ -16,13 +16,13 @@ as a real API server does (its `service_status_metadata` action).
       the address and follows the pool when the config moves it
 """
 import json
-import os
 import re
 import time
 
 import pytest
 
-from k8slab import K8sLab, have_tools, seed_configmap_bgp, wait
+import k8slab
+from k8slab import K8sLab, need_lab, seed_configmap_bgp, wait
 
 L2_POOL = ("    - name: l2\n"
            "      protocol: layer2\n"
@@ -42,38 +42,18 @@ def configmap(pools_extra=""):
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    if os.geteuid() != 0:
-        pytest.skip("needs root for network namespaces")
-    missing = have_tools()
-    if missing:
-        pytest.skip("missing for the Kubernetes lab: " + ", ".join(missing))
+    need_lab()
     lab = K8sLab(tmp_path_factory.mktemp("k8sstatus"), nodes=2, lease_ms=(4000, 3000, 500))
     try:
         lab.fault(action="service_status_metadata", keep=True)
-        lab.kubectl("create", "namespace", "metallb-system")
-        lab.kubectl("create", "namespace", "bgplb-system")
-        lab.kubectl("create", "namespace", "app")
-        lab.apply(configmap())
-        for n in lab.nodes:
-            n.start()
-        for n in lab.nodes:
-            wait(lambda: lab.frr.established(n.addr), timeout=30,
-                 what=f"FRR's session with {n.name}")
-        wait(lambda: lab.leader() is not None and lab.leader().leading(), timeout=20,
-             what="a leader")
+        lab.bring_up(configmap(), ("metallb-system", "bgplb-system", "app"))
         yield lab
     finally:
         lab.close()
 
 
 def lb_service(name, port, annotations=None, **spec):
-    meta = {"name": name, "namespace": "app"}
-    if annotations:
-        meta["annotations"] = annotations
-    return json.dumps({
-        "apiVersion": "v1", "kind": "Service", "metadata": meta,
-        "spec": dict({"type": "LoadBalancer", "selector": {"app": name},
-                      "ports": [{"port": port, "protocol": "TCP"}]}, **spec)})
+    return k8slab.lb_service(name, port, "app", annotations, **spec)
 
 
 def address_of(lab, name):
