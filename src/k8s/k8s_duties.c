@@ -270,7 +270,8 @@ on_write_retry(evutil_socket_t fd, short what, void *arg)
 	pump(k);
 }
 
-static void
+/* Try again later (capped backoff, or Retry-After); returns the delay. */
+static uint32_t
 write_later(struct svc_write *w, long retry_after_s)
 {
 	uint32_t ms = WRITE_BACKOFF_MS << (w->attempts < 5 ? w->attempts : 5);
@@ -286,6 +287,7 @@ write_later(struct svc_write *w, long retry_after_s)
 	if ((w->retry = evtimer_new(w->k->base, on_write_retry, w)) == NULL)
 		fatalx("out of memory");
 	evtimer_add(w->retry, &tv);
+	return ms;
 }
 
 static int
@@ -334,13 +336,10 @@ written(struct daemon_k8s *k, struct svc_ent *e, const struct svc_write *w)
 /* A 4xx other than 404 and 409: log, and a Warning Event on the Service. */
 static void
 refused(struct daemon_k8s *k, struct svc_ent *e, const struct svc_write *w,
-    long status, const char *error)
+    long status, const char *error, uint32_t ms)
 {
 	char held[128], msg[1024];
-	uint32_t ms = WRITE_BACKOFF_MS << (w->attempts < 5 ? w->attempts : 5);
 
-	if (ms > WRITE_BACKOFF_MAX_MS)
-		ms = WRITE_BACKOFF_MAX_MS;
 	addrs_text(w->addrs, w->naddrs, held, sizeof(held));
 	snprintf(msg, sizeof(msg), "Failed to write the status of \"%s\" "
 	    "(ingress [%s], pool %s): HTTP %ld%s%s%s; retrying (every %u s "
@@ -480,8 +479,8 @@ on_write_done(void *arg, long status, const char *error, long retry_after_s)
 	 * yet): retry with the capped backoff, the addresses still held
 	 * (pending), and say so on the Service.
 	 */
-	refused(k, e, w, status, reason[0] != '\0' ? reason : error);
-	write_later(w, retry_after_s);
+	refused(k, e, w, status, reason[0] != '\0' ? reason : error,
+	    write_later(w, retry_after_s));
 }
 
 static void
