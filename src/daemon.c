@@ -177,6 +177,7 @@ build_plan(struct core *d, const struct cfg *cfg,
 		ps[k].policy = svcs[i].cfg->traffic_policy;
 		ps[k].endpoints = svcs[i].cfg->endpoints;
 		ps[k].nendpoints = svcs[i].cfg->nendpoints;
+		ps[k].no_endpoints = svcs[i].cfg->no_endpoints;
 		k++;
 	}
 	if (d->src != NULL && d->src->nodes != NULL)

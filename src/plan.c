@@ -5,7 +5,8 @@
  * plan_build() is pure.  It works in two passes.  The first walks every
  * service address and emits a "contribution" for each (address, advert)
  * pair this node is entitled to announce: pool found, pool and advert node
- * selectors matching this node, Local traffic policy honoured.  The second
+ * selectors matching this node, Local traffic policy honoured, a service
+ * that no endpoint anywhere can serve (no_endpoints) left out.  The second
  * sorts the contributions by route identity (backend, vrf, prefix) and folds
  * each run into one owned struct plan_route.  Because contributions are
  * sorted by (identity, pool position in the config, advert position, service
@@ -363,7 +364,9 @@ collect(const struct plan_input *in, const struct cfg_kv *my_labels,
 	for (size_t s = 0; s < in->nservices; s++) {
 		const struct plan_service *svc = &in->services[s];
 
-		if (svc->name == NULL)
+		/* No endpoint can serve it anywhere: traffic drawn to the
+		 * address would be dropped on every node. */
+		if (svc->name == NULL || svc->no_endpoints)
 			continue;
 		for (size_t a = 0; a < svc->naddrs; a++) {
 			const struct addr *addr = &svc->addrs[a];

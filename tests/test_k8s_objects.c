@@ -719,6 +719,48 @@ START_TEST(test_ingress_patch)
 }
 END_TEST
 
+/* The pool annotations: written with the status, read back as they are. */
+START_TEST(test_status_patch)
+{
+	struct json_object *o;
+	struct k8s_service sv;
+	struct addr a[1];
+	char err[256] = "", *s;
+
+	ck_assert_int_eq(addr_parse("172.16.13.254", &a[0]), 0);
+	s = k8s_status_patch("42", a, 1, "poc");
+	assert_json_eq(s, "{\"metadata\":{\"resourceVersion\":\"42\","
+	    "\"annotations\":{\"bgplb.io/ip-allocated-from-pool\":\"poc\","
+	    "\"metallb.io/ip-allocated-from-pool\":\"poc\"}},\"status\":"
+	    "{\"loadBalancer\":{\"ingress\":[{\"ip\":\"172.16.13.254\"}]}}}");
+	free(s);
+	/* Cleared: the annotations go too (merge patch null). */
+	s = k8s_status_patch(NULL, NULL, 0, NULL);
+	assert_json_eq(s, "{\"metadata\":{\"annotations\":{"
+	    "\"bgplb.io/ip-allocated-from-pool\":null,"
+	    "\"metallb.io/ip-allocated-from-pool\":null}},"
+	    "\"status\":{\"loadBalancer\":{\"ingress\":null}}}");
+	free(s);
+
+	o = svc_json("{\"metallb.io/ip-allocated-from-pool\":\"poc\","
+	    "\"bgplb.io/ip-allocated-from-pool\":\"default\"}",
+	    "{\"type\":\"LoadBalancer\"}");
+	ck_assert_msg(k8s_service_from_json(o, &sv, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(sv.allocated_from_metallb, "poc");
+	ck_assert_str_eq(sv.allocated_from, "default");
+	/* Not a pool request: the pool annotation is another key. */
+	ck_assert_ptr_null(sv.pool);
+	k8s_service_free(&sv);
+	json_object_put(o);
+	o = svc_json("{}", "{\"type\":\"LoadBalancer\"}");
+	ck_assert_msg(k8s_service_from_json(o, &sv, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_ptr_null(sv.allocated_from);
+	ck_assert_ptr_null(sv.allocated_from_metallb);
+	k8s_service_free(&sv);
+	json_object_put(o);
+}
+END_TEST
+
 START_TEST(test_event_json)
 {
 	struct k8s_event_spec e = {
@@ -988,6 +1030,7 @@ k8s_objects_suite(void)
 	tcase_add_test(tc, test_configmap);
 	tcase_add_loop_test(tc, test_watch_event, 0, N(ev_cases));
 	tcase_add_test(tc, test_ingress_patch);
+	tcase_add_test(tc, test_status_patch);
 	tcase_add_test(tc, test_event_json);
 	tcase_add_test(tc, test_lease_json);
 	tcase_add_test(tc, test_lease_roundtrip);

@@ -161,6 +161,7 @@ struct svc_spec {
 	const char	*addrs[MAXADDR];
 	enum cfg_traffic_policy policy;
 	struct cfg_endpoint eps[3];
+	bool		 none;		/* no_endpoints (Kubernetes) */
 };
 
 struct input_buf {
@@ -195,6 +196,7 @@ input_make(struct input_buf *b, const struct cfg *cfg, const char *node,
 		s->policy = specs[i].policy;
 		s->endpoints = specs[i].eps;
 		s->nendpoints = ne;
+		s->no_endpoints = specs[i].none;
 	}
 	b->in.cfg = cfg;
 	b->in.node = node;
@@ -414,6 +416,26 @@ static const struct build_case {
 	  "bgp 10.1.0.1/32 pool=phost svcs=b peers=tor-a,vpn-a | "
 	  "l2 10.9.0.1/32 pool=pl2 svcs=l owner=n1 local=1 ifs=eth1" },
 	{ "no services", "n1", { { NULL } }, "" },
+	/* Kubernetes: no endpoint anywhere can serve: announced nowhere. */
+	{ "no endpoints anywhere: bgp Cluster withdrawn", "n1",
+	  { { "a", "phost", { "10.1.0.1" }, CFG_TRAFFIC_CLUSTER, { { NULL } }, true },
+	    { "b", "phost", { "10.1.0.2" } } },
+	  "bgp 10.1.0.2/32 pool=phost svcs=b peers=tor-a,vpn-a" },
+	{ "no endpoints anywhere: layer2 Cluster has no owner at all", "n1",
+	  { { "a", "pl2", { "10.9.0.1" }, CFG_TRAFFIC_CLUSTER, { { NULL } }, true } },
+	  "" },
+	{ "no endpoints anywhere: Local with stale per-node counts too", "n1",
+	  { { "a", "phost", { "10.1.0.1" }, CFG_TRAFFIC_LOCAL, { EP("n1", 2) }, true },
+	    { "l", "pl2", { "10.9.0.1" }, CFG_TRAFFIC_LOCAL, { EP("n1", 1) }, true } },
+	  "" },
+	{ "no endpoints: a sharer that has some keeps the address (bgp)", "n1",
+	  { { "a", "phost", { "10.1.0.1" }, CFG_TRAFFIC_CLUSTER, { { NULL } }, true },
+	    { "b", "phost", { "10.1.0.1" } } },
+	  "bgp 10.1.0.1/32 pool=phost svcs=b peers=tor-a,vpn-a" },
+	{ "no endpoints: a sharer that has some keeps the address (layer2)", "n1",
+	  { { "a", "pl2", { "10.9.0.1" }, CFG_TRAFFIC_CLUSTER, { { NULL } }, true },
+	    { "b", "pl2", { "10.9.0.1" }, CFG_TRAFFIC_LOCAL, { EP("n1", 1) } } },
+	  "l2 10.9.0.1/32 pool=pl2 svcs=b owner=n1 local=1 ifs=eth1" },
 };
 
 START_TEST(test_build_table)

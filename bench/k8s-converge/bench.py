@@ -8,6 +8,8 @@ router, with bgplbd in Kubernetes mode (see README.md; run via run.sh).
 2. bulk: BENCH_BULK (10000) Services POSTed as fast as the fake API server
    takes them (8 connections), FRR polled until it holds them all from every
    node;
+   (each Service's EndpointSlice is created first, untimed: no endpoint,
+   no announcement);
 3. the floor, in the same run and the same namespaces, with bgplbd stopped:
    GoBGP in node 1 (`gobgp global rib add` one by one, clock before the
    command, the same FRR poll) and BIRD in node 1 (BENCH_BULK static routes
@@ -107,6 +109,7 @@ def wait(pred, timeout, what, interval=0.005):
 def bgplb_one(lab, poll, n):
     nodes = {nd.addr for nd in lab.nodes}
     first, full, after_kubectl = [], [], []
+    endpoints_first(lab, "one", n)
     for i in range(n):
         ip = f"10.128.1.{i % 250 + 1}" if i < 250 else f"10.128.2.{i - 249}"
         body = json.dumps(svc(f"one-{i}", ip))
@@ -144,17 +147,32 @@ def bgplb_one(lab, poll, n):
 BULK_SCRIPT = r'''
 import http.client, json, ssl, sys, threading, time
 url_host, port, token, cafile, n, nthreads = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), 8
+# "svc": Services bulk-I; "eps:PREFIX": an EndpointSlice with one ready
+# endpoint for each Service PREFIX-I (its Pods, up before the Service).
+mode = sys.argv[6] if len(sys.argv) > 6 else "svc"
 ctx = ssl.create_default_context(cafile=cafile)
+def item(i):
+    if mode == "svc":
+        return "/api/v1/namespaces/bench/services", {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": f"bulk-{i}", "namespace": "bench"},
+            "spec": {"type": "LoadBalancer", "selector": {"app": "b"},
+                     "ports": [{"port": 80, "protocol": "TCP"}]}}
+    name = mode.split(":", 1)[1] + f"-{i}"
+    return "/apis/discovery.k8s.io/v1/namespaces/bench/endpointslices", {
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": name + "-ep", "namespace": "bench",
+                     "labels": {"kubernetes.io/service-name": name}},
+        "addressType": "IPv4", "ports": [{"name": "", "port": 80, "protocol": "TCP"}],
+        "endpoints": [{"addresses": [f"10.244.{i // 250 % 250}.{i % 250 + 1}"],
+                       "conditions": {"ready": True}}]}
 def worker(k):
     c = http.client.HTTPSConnection(url_host, port, context=ctx, timeout=60)
     for i in range(k, n, nthreads):
-        body = json.dumps({"apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": f"bulk-{i}", "namespace": "bench"},
-            "spec": {"type": "LoadBalancer", "selector": {"app": "b"},
-                     "ports": [{"port": 80, "protocol": "TCP"}]}})
+        path, obj = item(i)
+        body = json.dumps(obj)
         for attempt in range(5):
             try:
-                c.request("POST", "/api/v1/namespaces/bench/services", body=body,
+                c.request("POST", path, body=body,
                           headers={"Authorization": "Bearer " + token,
                                    "Content-Type": "application/json"})
                 r = c.getresponse(); r.read()
@@ -170,11 +188,27 @@ print("done", flush=True)
 '''
 
 
-def bgplb_bulk(lab, poll, n, base_counts):
+def bulk_script(lab):
     script = os.path.join(lab.dir, "bulk.py")
     with open(script, "w") as f:
         f.write(BULK_SCRIPT)
+    return script
+
+
+def endpoints_first(lab, prefix, n):
+    """Untimed: the Services' endpoints exist before the Services (their
+    Pods are up first), as a Service no endpoint can serve is announced
+    nowhere (MetalLB's rule, doc/kubernetes.md)."""
     ca = str(lab.dir / "certs" / "apiserver-10.0.0.1.crt")
+    subprocess.run(["ip", "netns", "exec", lab.router_ns.name, sys.executable,
+                    bulk_script(lab), "10.0.0.1", "6443", TOKEN, ca, str(n),
+                    f"eps:{prefix}"], check=True, capture_output=True, text=True)
+
+
+def bgplb_bulk(lab, poll, n, base_counts):
+    script = bulk_script(lab)
+    ca = str(lab.dir / "certs" / "apiserver-10.0.0.1.crt")
+    endpoints_first(lab, "bulk", n)
     t0 = time.monotonic()
     p = subprocess.Popen(["ip", "netns", "exec", lab.router_ns.name, sys.executable, script,
                           "10.0.0.1", "6443", TOKEN, ca, str(n)],

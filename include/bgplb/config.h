@@ -208,6 +208,10 @@ struct cfg_service {
 	enum cfg_traffic_policy traffic_policy;
 	struct cfg_endpoint *endpoints;		/* used with traffic_policy Local */
 	size_t		 nendpoints;
+	/* Kubernetes mode: no endpoint anywhere can serve (ready or serving),
+	 * so it is announced nowhere, whatever its policy.  Never set in
+	 * embedded mode (its endpoints list only serves Local policy). */
+	bool		 no_endpoints;
 	struct cfg_loc	 loc;
 };
 

@@ -34,6 +34,8 @@ struct plan_service {
 	enum cfg_traffic_policy policy;
 	const struct cfg_endpoint *endpoints;	/* ready endpoints per node */
 	size_t		 nendpoints;
+	bool		 no_endpoints;		/* none can serve anywhere (Kubernetes):
+						 * announced nowhere, BGP nor layer 2 */
 };
 
 struct plan_input {

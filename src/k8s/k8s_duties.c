@@ -10,9 +10,16 @@
  *            that are no longer of type LoadBalancer
  *   write:   a queue of at most MAX_WRITES in flight: PATCH
  *            services/NAME/status (merge patch, with the object's
- *            resourceVersion as precondition); 409 -> GET and decide again;
- *            5xx, 429 and transport errors back off and retry; other 4xx
- *            block the Service until its version changes
+ *            resourceVersion as precondition), which also sets the
+ *            ip-allocated-from-pool annotations (ours and MetalLB's) to
+ *            the pool of the addresses; a Service whose annotations are
+ *            stale (the config moved its addresses to another pool, or
+ *            it was allocated before they existed) gets a write of them
+ *            alone; 409 -> GET and decide again; 5xx, 429 and transport
+ *            errors back off and retry; a refusal (another 4xx: 403 while
+ *            RBAC propagates, a webhook's 400/422) is also retried with
+ *            the same capped backoff, and a StatusWriteRefused Warning
+ *            Event says what was refused (once per distinct message)
  *   drop:    on losing the lead, every queued or running write goes
  *
  * It owns struct svc_write and the leader-side fields of a Service entry.
@@ -51,12 +58,10 @@ addrs_text(const struct addr *a, size_t n, char *out, size_t len)
 
 static void
 queue_write(struct daemon_k8s *k, struct svc_ent *e,
-    const struct rc_result *r)
+    const struct rc_result *r, const char *pool, bool ann_only)
 {
 	struct svc_write *w = e->w;
 
-	if (e->blocked_rv != NULL)
-		return;		/* refused at this version: wait for a change */
 	if (w != NULL && w->inflight)
 		return;		/* decided again once it is done */
 	if (w == NULL) {
@@ -69,6 +74,8 @@ queue_write(struct daemon_k8s *k, struct svc_ent *e,
 	memcpy(w->addrs, r->want.addrs, sizeof(w->addrs));
 	w->naddrs = r->want.naddrs;
 	w->cleared = r->cleared;
+	w->ann_only = ann_only;
+	ks_set_str(&w->pool, w->naddrs > 0 ? pool : NULL);
 	if (r->cleared) {
 		char held[128], msg[512];
 
@@ -112,14 +119,47 @@ ks_clear_unbalanced(struct daemon_k8s *k, const struct alloc *alloc,
 		r.cleared = true;
 		snprintf(r.clear_why, sizeof(r.clear_why), "the service is no "
 		    "longer of type LoadBalancer");
-		queue_write(k, e, &r);
+		queue_write(k, e, &r, NULL, false);
 	}
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL &&
+	    strcmp(a, b) == 0);
+}
+
+/* The pool the leader's addresses for a Service come from, or NULL. */
+static const char *
+want_pool(const struct alloc *alloc, const struct rc_result *r)
+{
+	if (r->want.naddrs == 0)
+		return NULL;
+	if (r->want.pool != NULL)
+		return r->want.pool;
+	return alloc != NULL ? alloc_pool_of(alloc, &r->want.addrs[0]) : NULL;
+}
+
+/*
+ * Status is right but the annotations are not what they would be (the
+ * config moved the addresses to another pool; allocated before the
+ * annotations were written; cleared by hand): write them alone.  Not
+ * when the server dropped them last time (a loop otherwise).
+ */
+static bool
+annotations_stale(const struct svc_ent *e, const char *pool)
+{
+	if (e->err != NULL || e->ann_lost || !e->svc.ingress_valid)
+		return false;
+	return !same_str(e->svc.allocated_from, pool) ||
+	    !same_str(e->svc.allocated_from_metallb, pool);
 }
 
 /* The leader's part of a replan: writes and the Events of failures. */
 void
-ks_lead(struct daemon_k8s *k, struct svc_ent **ents,
-    const struct rc_result *res, size_t n)
+ks_lead(struct daemon_k8s *k, const struct alloc *alloc,
+    struct svc_ent **ents, const struct rc_result *res, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct svc_ent *e = ents[i];
@@ -145,11 +185,19 @@ ks_lead(struct daemon_k8s *k, struct svc_ent **ents,
 		} else if (msg[0] == '\0' && e->fail_msg != NULL)
 			ks_set_str(&e->fail_msg, NULL);
 		if (r->write)
-			queue_write(k, e, r);
-		else if (e->w != NULL && !e->w->inflight) {
-			/* Decided again: nothing to write after all. */
-			ks_write_free(e->w);
-			e->has_pending = false;
+			queue_write(k, e, r, want_pool(alloc, r), false);
+		else if (e->w == NULL || !e->w->inflight) {
+			const char *pool = want_pool(alloc, r);
+
+			if (e->svc.ningress == r->want.naddrs &&
+			    annotations_stale(e, pool))
+				/* Keeps a waiting write (and its backoff). */
+				queue_write(k, e, r, pool, true);
+			else if (e->w != NULL) {
+				/* Decided again: nothing to write after all. */
+				ks_write_free(e->w);
+				e->has_pending = false;
+			}
 		}
 	}
 	pump(k);
@@ -204,6 +252,7 @@ ks_write_free(struct svc_write *w)
 	if (w->body != NULL)
 		evbuffer_free(w->body);
 	free(w->clear_why);
+	free(w->pool);
 	free(w->key);
 	free(w);
 }
@@ -221,7 +270,8 @@ on_write_retry(evutil_socket_t fd, short what, void *arg)
 	pump(k);
 }
 
-static void
+/* Try again later (capped backoff, or Retry-After); returns the delay. */
+static uint32_t
 write_later(struct svc_write *w, long retry_after_s)
 {
 	uint32_t ms = WRITE_BACKOFF_MS << (w->attempts < 5 ? w->attempts : 5);
@@ -237,6 +287,7 @@ write_later(struct svc_write *w, long retry_after_s)
 	if ((w->retry = evtimer_new(w->k->base, on_write_retry, w)) == NULL)
 		fatalx("out of memory");
 	evtimer_add(w->retry, &tv);
+	return ms;
 }
 
 static int
@@ -265,6 +316,45 @@ body_json(struct svc_write *w)
 	return o;
 }
 
+/* A write succeeded: the refusal is over; did the annotations stick? */
+static void
+written(struct daemon_k8s *k, struct svc_ent *e, const struct svc_write *w)
+{
+	ks_set_str(&e->refused_msg, NULL);
+	if (!same_str(e->svc.allocated_from, w->pool) ||
+	    !same_str(e->svc.allocated_from_metallb, w->pool)) {
+		if (!e->ann_lost)
+			log_warn(MOD, "service %s: the API server did not keep "
+			    "the %s annotation (an admission webhook?): not "
+			    "written again on its own", w->key,
+			    K8S_ANN_ALLOCATED_FROM_METALLB);
+		e->ann_lost = true;
+	} else
+		e->ann_lost = false;
+}
+
+/* A 4xx other than 404 and 409: log, and a Warning Event on the Service. */
+static void
+refused(struct daemon_k8s *k, struct svc_ent *e, const struct svc_write *w,
+    long status, const char *error, uint32_t ms)
+{
+	char held[128], msg[1024];
+
+	addrs_text(w->addrs, w->naddrs, held, sizeof(held));
+	snprintf(msg, sizeof(msg), "Failed to write the status of \"%s\" "
+	    "(ingress [%s], pool %s): HTTP %ld%s%s%s; retrying (every %u s "
+	    "at most)", w->key, held, w->pool ? w->pool : "-", status,
+	    error && *error ? ": " : "", error ? error : "",
+	    status == 403 ? "; the ServiceAccount needs patch on "
+	    "services/status (see deploy/)" : "", WRITE_BACKOFF_MAX_MS / 1000);
+	ks_note_error(k, "%s (next in %u ms)", msg, ms);
+	/* Once per distinct message: the retries do not repeat it. */
+	if (e->refused_msg == NULL || strcmp(e->refused_msg, msg) != 0) {
+		ks_svc_record(k, e, true, "StatusWriteRefused", msg);
+		ks_set_str(&e->refused_msg, msg);
+	}
+}
+
 static void
 on_write_done(void *arg, long status, const char *error, long retry_after_s)
 {
@@ -272,7 +362,7 @@ on_write_done(void *arg, long status, const char *error, long retry_after_s)
 	struct daemon_k8s *k = w->k;
 	struct svc_ent *e = ks_svc_get(k, w->key);
 	struct json_object *o = NULL;
-	char text[128];
+	char text[128], reason[512] = "";
 
 	w->req = NULL;
 	w->inflight = false;
@@ -287,6 +377,17 @@ on_write_done(void *arg, long status, const char *error, long retry_after_s)
 		k->changed(k);
 		pump(k);
 		return;
+	}
+	/* A refusal's reason: the Status object's message. */
+	if (status >= 400 && !w->get && (o = body_json(w)) != NULL) {
+		struct json_object *m;
+
+		if (json_object_object_get_ex(o, "message", &m) &&
+		    json_object_is_type(m, json_type_string))
+			snprintf(reason, sizeof(reason), "%s",
+			    json_object_get_string(m));
+		json_object_put(o);
+		o = NULL;
 	}
 	evbuffer_drain(w->body, evbuffer_get_length(w->body));
 	if (w->get) {
@@ -307,14 +408,21 @@ on_write_done(void *arg, long status, const char *error, long retry_after_s)
 		e = ks_svc_update(k, o, false);
 		json_object_put(o);
 		if (e != NULL) {
+			written(k, e, w);
 			addrs_text(w->addrs, w->naddrs, text, sizeof(text));
-			if (w->cleared && w->clear_why != NULL) {
+			if (w->ann_only) {
+				/* The addresses did not change: no Event. */
+			} else if (w->cleared && w->clear_why != NULL) {
 				log_info(MOD, "service %s: %s", w->key,
 				    w->clear_why);
 				ks_svc_record(k, e, false, "ClearAssignment",
 				    w->clear_why);
 			}
-			if (w->naddrs > 0) {
+			if (w->ann_only)
+				log_info(MOD, "service %s: %s set to \"%s\"",
+				    w->key, K8S_ANN_ALLOCATED_FROM_METALLB,
+				    w->pool ? w->pool : "(removed)");
+			else if (w->naddrs > 0) {
 				char msg[256];
 
 				snprintf(msg, sizeof(msg), "Assigned IP [%s]", text);
@@ -365,15 +473,14 @@ on_write_done(void *arg, long status, const char *error, long retry_after_s)
 		write_later(w, retry_after_s);
 		return;
 	}
-	/* 4xx: the server refuses it as it is; not again at this version. */
-	ks_note_error(k, "writing the status of service %s refused (HTTP %ld%s%s)%s",
-	    w->key, status, error && *error ? ": " : "", error ? error : "",
-	    status == 403 ? ": the ServiceAccount needs patch on "
-	    "services/status (see deploy/)" : "");
-	ks_set_str(&e->blocked_rv, e->svc.resource_version);
-	e->has_pending = false;
-	ks_write_free(w);
-	k->changed(k);
+	/*
+	 * 4xx: the server refuses it as it is.  Often for a while only (RBAC
+	 * still propagating after an install, an admission webhook not up
+	 * yet): retry with the capped backoff, the addresses still held
+	 * (pending), and say so on the Service.
+	 */
+	refused(k, e, w, status, reason[0] != '\0' ? reason : error,
+	    write_later(w, retry_after_s));
 }
 
 static void
@@ -395,8 +502,8 @@ write_start(struct svc_write *w)
 		fatalx("out of memory");
 	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/services/%s/status"
 	    "?fieldManager=bgplb", e->svc.namespace, e->svc.name);
-	if ((body = k8s_ingress_patch(e->svc.resource_version, w->addrs,
-	    w->naddrs)) == NULL)
+	if ((body = k8s_status_patch(e->svc.resource_version, w->addrs,
+	    w->naddrs, w->pool)) == NULL)
 		fatalx("out of memory");
 	ro.body = body;
 	w->inflight = true;
@@ -436,6 +543,7 @@ ks_drop_writes(struct daemon_k8s *k)
 			ks_write_free(e->w);
 		e->has_pending = false;
 		ks_set_str(&e->fail_msg, NULL);
+		ks_set_str(&e->refused_msg, NULL);
 	}
 	free(all);
 	/* Writes whose Service went away meanwhile. */

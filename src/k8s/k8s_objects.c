@@ -513,6 +513,14 @@ k8s_service_from_json(struct json_object *obj, struct k8s_service *svc,
 	if (get_obj(meta, "annotations", "metadata.annotations", &ann, err,
 	    errlen) == -1)
 		return -1;
+	if (get_str(ann, K8S_ANN_ALLOCATED_FROM, "metadata.annotations[\""
+	    K8S_ANN_ALLOCATED_FROM "\"]", &s, err, errlen) == -1)
+		return -1;
+	svc->allocated_from = xstrdup(s);
+	if (get_str(ann, K8S_ANN_ALLOCATED_FROM_METALLB, "metadata.annotations"
+	    "[\"" K8S_ANN_ALLOCATED_FROM_METALLB "\"]", &s, err, errlen) == -1)
+		return -1;
+	svc->allocated_from_metallb = xstrdup(s);
 	if (get_annotation(ann, ann_pool, &s, &which, err, errlen) == -1)
 		return -1;
 	svc->pool = xstrdup(s);
@@ -557,6 +565,8 @@ k8s_service_free(struct k8s_service *svc)
 	free(svc->pool);
 	free(svc->sharing_key);
 	free(svc->backend_key);
+	free(svc->allocated_from);
+	free(svc->allocated_from_metallb);
 	free(svc->addresses);
 	free(svc->ports);
 	free(svc->ingress);
@@ -968,19 +978,30 @@ finish(struct json_object *root)
 	return s;
 }
 
-char *
-k8s_ingress_patch(const char *rv, const struct addr *addrs, size_t n)
+static char *
+status_patch(const char *rv, const struct addr *addrs, size_t n,
+    bool annotate, const char *pool)
 {
-	struct json_object *root, *meta, *status, *lb, *arr, *el;
+	struct json_object *root, *meta = NULL, *status, *lb, *arr, *el, *ann;
 	char buf[64];
 	size_t i;
 
 	root = json_object_new_object();
-	if (rv != NULL) {
+	if (rv != NULL || annotate)
 		meta = json_object_new_object();
+	if (rv != NULL)
 		add_str(meta, "resourceVersion", rv);
-		json_object_object_add(root, "metadata", meta);
+	if (annotate) {
+		/* Merge patch: null removes the annotation. */
+		ann = json_object_new_object();
+		json_object_object_add(ann, K8S_ANN_ALLOCATED_FROM,
+		    pool != NULL ? json_object_new_string(pool) : NULL);
+		json_object_object_add(ann, K8S_ANN_ALLOCATED_FROM_METALLB,
+		    pool != NULL ? json_object_new_string(pool) : NULL);
+		json_object_object_add(meta, "annotations", ann);
 	}
+	if (meta != NULL)
+		json_object_object_add(root, "metadata", meta);
 	status = json_object_new_object();
 	lb = json_object_new_object();
 	/* Merge patch: null removes the key, an empty list would be stored. */
@@ -998,6 +1019,19 @@ k8s_ingress_patch(const char *rv, const struct addr *addrs, size_t n)
 	json_object_object_add(status, "loadBalancer", lb);
 	json_object_object_add(root, "status", status);
 	return finish(root);
+}
+
+char *
+k8s_ingress_patch(const char *rv, const struct addr *addrs, size_t n)
+{
+	return status_patch(rv, addrs, n, false, NULL);
+}
+
+char *
+k8s_status_patch(const char *rv, const struct addr *addrs, size_t n,
+    const char *pool)
+{
+	return status_patch(rv, addrs, n, true, pool);
 }
 
 void

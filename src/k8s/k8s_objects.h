@@ -32,6 +32,11 @@ struct json_object;
 /* Nodes with this label never announce (as with kube-proxy and MetalLB). */
 #define K8S_LABEL_EXCLUDE_LB	"node.kubernetes.io/exclude-from-external-load-balancers"
 #define K8S_LABEL_SERVICE_NAME	"kubernetes.io/service-name"
+/* The pool a Service's status addresses come from: written by the leader
+ * with every status write, in MetalLB's key (dashboards and scripts read
+ * it) and in ours. */
+#define K8S_ANN_ALLOCATED_FROM	"bgplb.io/ip-allocated-from-pool"
+#define K8S_ANN_ALLOCATED_FROM_METALLB "metallb.io/ip-allocated-from-pool"
 
 enum k8s_family_policy {
 	K8S_POLICY_UNSET = 0,		/* absent: the API server's default, single stack */
@@ -55,6 +60,8 @@ struct k8s_service {
 	/* From the annotations, bgplb.io > metallb.io > metallb.universe.tf. */
 	char		*pool;			/* NULL: any auto-assign pool */
 	char		*sharing_key;		/* NULL: no sharing */
+	/* K8S_ANN_ALLOCATED_FROM and _METALLB as they are; NULL: absent. */
+	char		*allocated_from, *allocated_from_metallb;
 	/* loadBalancerIPs annotation, else spec.loadBalancerIP; parsed (both
 	 * set: the spec's address must be one of the annotation's). */
 	struct addr	*addresses;
@@ -171,6 +178,15 @@ void	k8s_service_to_request(const struct k8s_service *svc, char *key,
  */
 char	*k8s_ingress_patch(const char *resource_version, const struct addr *,
 	    size_t n);
+/*
+ * The same, and metadata.annotations K8S_ANN_ALLOCATED_FROM and
+ * K8S_ANN_ALLOCATED_FROM_METALLB set to pool (NULL: removed).  A Service's
+ * status subresource keeps metadata changes (its status strategy resets
+ * only the spec): this is how MetalLB writes its annotation too, with no
+ * grant on the Service itself.
+ */
+char	*k8s_status_patch(const char *resource_version, const struct addr *,
+	    size_t n, const char *pool);
 
 struct k8s_event_spec {
 	const char	*kind;		/* involvedObject: "Service" */

@@ -85,9 +85,17 @@ struct svc_ep {
 	struct smap_ent	 s;		/* key: service namespace/name */
 	struct cfg_endpoint *eps;
 	size_t		 n, cap;
+	bool		 any;		/* one can serve, with a node or without */
 };
 
-/* Per Service, per node: endpoints that are ready or serving. */
+/*
+ * Per Service, per node: endpoints that can serve.  MetalLB's rule
+ * (EndpointCanServe): ready (absent counts as ready) or serving; a
+ * terminating endpoint that still serves counts, one that doesn't, doesn't.
+ * A Service with no such endpoint anywhere (no EndpointSlice at all, empty
+ * slices, nothing ready or serving) is announced nowhere: see
+ * cfg_service_from().
+ */
 static void
 endpoint_index(struct daemon_k8s *k, struct smap *idx)
 {
@@ -113,7 +121,10 @@ endpoint_index(struct daemon_k8s *k, struct smap *idx)
 			const struct k8s_endpoint *ep = &es->endpoints[j];
 			size_t m;
 
-			if (ep->node == NULL || !(ep->ready || ep->serving))
+			if (!(ep->ready || ep->serving))
+				continue;
+			se->any = true;
+			if (ep->node == NULL)
 				continue;
 			for (m = 0; m < se->n; m++)
 				if (strcmp(se->eps[m].node, ep->node) == 0)
@@ -182,6 +193,8 @@ cfg_service_from(const struct svc_ent *e, const struct svc_ep *se,
 		}
 		c->nendpoints = se->n;
 	}
+	/* Withdrawn (BGP and layer 2) until an endpoint can serve. */
+	c->no_endpoints = se == NULL || !se->any;
 }
 
 static int
@@ -386,7 +399,7 @@ replan(struct daemon_k8s *k, bool local_changed)
 			ks_lead_without_config(k, ents, n);
 		else {
 			ks_clear_unbalanced(k, core_alloc(k->core), unlb, nunlb);
-			ks_lead(k, ents, res, n);
+			ks_lead(k, core_alloc(k->core), ents, res, n);
 		}
 		if (ncfg == NULL)
 			ks_config_outcome_event(k, core_cfg(k->core));

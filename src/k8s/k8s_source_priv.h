@@ -70,7 +70,9 @@ struct svc_ent {
 	struct addr	 pending[2];
 	size_t		 npending;
 	char		*fail_msg;	/* the AllocationFailed message posted last */
-	char		*blocked_rv;	/* status write refused at this version */
+	char		*refused_msg;	/* the StatusWriteRefused message posted last */
+	bool		 ann_lost;	/* the server dropped our pool annotation:
+					 * no more writes for it alone */
 };
 
 struct eps_ent {
@@ -99,6 +101,9 @@ struct svc_write {
 	size_t		 naddrs;
 	bool		 cleared;	/* takes addresses away: ClearAssignment */
 	char		*clear_why;
+	char		*pool;		/* ip-allocated-from-pool; NULL: removed */
+	bool		 ann_only;	/* the addresses are as they are: only the
+					 * annotations change */
 	bool		 inflight, get;	/* PATCH, or the GET after a 409 */
 	bool		 queued;
 	struct k8s_req	*req;
@@ -239,7 +244,7 @@ void	ks_free_cm_errors(struct daemon_k8s *);
 /* k8s_duties.c */
 void	ks_clear_unbalanced(struct daemon_k8s *, const struct alloc *,
 	    struct svc_ent **, size_t n);
-void	ks_lead(struct daemon_k8s *, struct svc_ent **,
+void	ks_lead(struct daemon_k8s *, const struct alloc *, struct svc_ent **,
 	    const struct rc_result *, size_t n);
 void	ks_lead_without_config(struct daemon_k8s *, struct svc_ent **,
 	    size_t n);

@@ -9,7 +9,7 @@
  * k8s_source_priv.h) and the watches' callbacks; every change tells the
  * glue (k->changed: replan soon), and when a Service's request changes
  * the store stamps it (req_changed).  A Service's leader-side fields (pending
- * write, blocked version) are k8s_duties.c's; the store only settles them
+ * write, the refusal posted) are k8s_duties.c's; the store only settles them
  * when a newer version of the Service arrives.
  *
  * At the bottom of the four files, it also holds what every part reports
@@ -42,7 +42,7 @@ svc_ent_free(struct svc_ent *e)
 	k8s_service_free(&e->svc);
 	free(e->err);
 	free(e->fail_msg);
-	free(e->blocked_rv);
+	free(e->refused_msg);
 	free(e->s.key);
 	free(e);
 }
@@ -131,11 +131,6 @@ ks_svc_update(struct daemon_k8s *k, struct json_object *obj, bool force)
 		    svc.ingress, svc.ningress, e->pending, e->npending) &&
 		    (e->w == NULL || !e->w->inflight))
 			e->has_pending = false;
-		if (e->blocked_rv != NULL && (svc.resource_version == NULL ||
-		    strcmp(svc.resource_version, e->blocked_rv) != 0)) {
-			free(e->blocked_rv);
-			e->blocked_rv = NULL;
-		}
 		if (request_changed(&e->svc, e->err != NULL, &svc, rc == -1))
 			e->req_changed = ++k->req_seq;
 		k8s_service_free(&e->svc);

@@ -285,6 +285,43 @@ class K8sLab:
     def add_node(self, name, addr, **kw):
         self.apply(node_yaml(name, addr, **kw))
 
+    def bring_up(self, configmap_text, namespaces=("metallb-system", "bgplb-system")):
+        """What a test module's fixture does first: the namespaces, the
+        cluster ConfigMap, every node's bgplbd, FRR's session with each, a
+        leader."""
+        for ns in namespaces:
+            self.kubectl("create", "namespace", ns)
+        self.apply(configmap_text)
+        for n in self.nodes:
+            n.start()
+        for n in self.nodes:
+            wait(lambda: self.frr.established(n.addr), timeout=30,
+                 what=f"FRR's session with {n.name}")
+        wait(lambda: self.leader() is not None and self.leader().leading(), timeout=20,
+             what="a leader")
+
+    def serve(self, ns, service, nodes=None, ready=True, serving=None,
+              terminating=None, name=None):
+        """An EndpointSlice for service, as the EndpointSlice controller
+        writes one for its Pods (the lab has no Pods): one endpoint per node
+        (node names; default every lab node; [] an empty slice) with these
+        conditions (None: left out, as the API allows).  A Service is
+        announced only while an endpoint can serve it (MetalLB's rule).
+        Returns the slice's name."""
+        name = name or f"{service}-lab"
+        nodes = [n.name for n in self.nodes] if nodes is None else list(nodes)
+        conds = {k: v for k, v in (("ready", ready), ("serving", serving),
+                                   ("terminating", terminating)) if v is not None}
+        eps = [{"addresses": [f"10.244.{i + 1}.7"], "nodeName": n,
+                "conditions": dict(conds)} for i, n in enumerate(nodes)]
+        self.apply(json.dumps({
+            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": name, "namespace": ns,
+                         "labels": {"kubernetes.io/service-name": service}},
+            "addressType": "IPv4", "ports": [{"name": "", "port": 80, "protocol": "TCP"}],
+            "endpoints": eps}))
+        return name
+
     # ------------------------------------------------------------ cluster view
     def service(self, ns, name):
         return self.api("GET", f"/api/v1/namespaces/{ns}/services/{name}", check=False)
@@ -324,6 +361,17 @@ class K8sLab:
         return set(self.frr.routes("ipv4"))
 
 
+def lb_service(name, port, namespace, annotations=None, **spec):
+    """A LoadBalancer Service selecting app=name, as JSON for kubectl apply."""
+    meta = {"name": name, "namespace": namespace}
+    if annotations:
+        meta["annotations"] = annotations
+    return json.dumps({
+        "apiVersion": "v1", "kind": "Service", "metadata": meta,
+        "spec": dict({"type": "LoadBalancer", "selector": {"app": name},
+                      "ports": [{"port": port, "protocol": "TCP"}]}, **spec)})
+
+
 def b64(data):
     return base64.b64encode(data).decode()
 
@@ -346,6 +394,10 @@ def skip_without_lab():
     missing = have_tools()
     if missing:
         pytest.skip("missing for the Kubernetes lab: " + ", ".join(missing))
+
+
+# test_k8s_status.py's name for it.
+need_lab = skip_without_lab
 
 
 def start_cluster(lab, namespaces, configmap_text):
@@ -372,4 +424,5 @@ def now():
 
 
 __all__ = ["K8sLab", "K8sNode", "seed_configmap_bgp", "node_yaml", "have_tools", "wait",
-           "now", "sh", "SEED", "b64", "skip_without_lab", "start_cluster"]
+           "now", "sh", "SEED", "b64", "skip_without_lab", "start_cluster",
+           "lb_service", "need_lab"]

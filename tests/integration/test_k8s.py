@@ -69,6 +69,7 @@ def ensure_protopod(lab):
     announce it (the first test checks this in detail; the others start from
     it, whichever runs alone)."""
     lab.kubectl("apply", "-f", os.path.join(SEED, "protopod-service.yml"))
+    lab.serve("protopod", "protopod")   # announced only with an endpoint
     wait(lambda: lab.ingress("protopod", "protopod") == [PROTOPOD], timeout=20,
          what="protopod's address")
     want = sorted(n.addr for n in lab.nodes if n.daemon.proc.poll() is None)
@@ -78,8 +79,9 @@ def ensure_protopod(lab):
 
 
 def test_seed_protopod_gets_its_address_and_both_nodes_announce(lab):
-    # The seed's Service, byte for byte.
+    # The seed's Service, byte for byte, and an endpoint (a Pod's).
     lab.kubectl("apply", "-f", os.path.join(SEED, "protopod-service.yml"))
+    lab.serve("protopod", "protopod")
     wait(lambda: lab.ingress("protopod", "protopod") == [PROTOPOD], timeout=20,
          what="status.loadBalancer.ingress of protopod/protopod")
     out = lab.kubectl("get", "svc", "-n", "protopod", "protopod").stdout
@@ -135,6 +137,7 @@ def test_a_full_pool_names_the_pool(lab):
 def test_delete_withdraws_from_the_router(lab):
     want = ensure_protopod(lab)
     lab.apply(lb_service("short-lived", 8080, selector={"app": "x"}))
+    lab.serve("protopod", "short-lived")
     ips = wait(lambda: lab.ingress("protopod", "short-lived") or None, timeout=20,
                what="an address for short-lived")
     assert len(ips) == 1 and ips[0].startswith("172.16.3."), ips   # pool "default"
@@ -149,6 +152,7 @@ def test_delete_withdraws_from_the_router(lab):
 
 def test_not_a_load_balancer_any_more_releases(lab):
     lab.apply(lb_service("demoted", 8081, selector={"app": "d"}))
+    lab.serve("protopod", "demoted")
     ip = wait(lambda: lab.ingress("protopod", "demoted") or None, timeout=20,
               what="an address for demoted")[0]
     wait(lambda: ip + "/32" in lab.frr_prefixes(), timeout=20, what=f"{ip} in FRR")
@@ -242,6 +246,7 @@ def test_status_write_conflict_is_reread_and_retried(lab):
     # Service since the leader read it).
     lab.fault(action="status", code=409, count=1, method="PATCH", path="/status$")
     lab.apply(lb_service("contended", 7100, selector={"app": "c"}))
+    lab.serve("protopod", "contended")
     ips = wait(lambda: lab.ingress("protopod", "contended") or None, timeout=20,
                what="an address for contended despite the 409")
     after = k8s_of(leader)["status_writes"]
@@ -338,6 +343,7 @@ def test_kill_the_leader_the_other_takes_over_and_nothing_moves(lab):
     assert not other.leading()
     before = {"protopod": lab.ingress("protopod", "protopod")}
     lab.apply(lb_service("kept", 7000, selector={"app": "k"}))
+    lab.serve("protopod", "kept")
     before["kept"] = wait(lambda: lab.ingress("protopod", "kept") or None, timeout=20,
                           what="an address for kept")
     lease0 = lab.lease()["spec"]
@@ -356,6 +362,7 @@ def test_kill_the_leader_the_other_takes_over_and_nothing_moves(lab):
     for name, ips in before.items():
         assert lab.ingress("protopod", name) == ips, name
     lab.apply(lb_service("after", 7001, selector={"app": "a"}))
+    lab.serve("protopod", "after")
     after = wait(lambda: lab.ingress("protopod", "after") or None, timeout=20,
                  what="an address from the new leader")
     assert after != before["kept"] and after != before["protopod"]

@@ -638,6 +638,11 @@ class Store:
         self.rv = start_rv
         self.compacted = start_rv   # oldest rv a watch / snapshot may start from
         self.history_size = history_size
+        # Off: a status write changes only .status (what the tests have
+        # always seen).  On: a Service's status write also keeps metadata
+        # changes (labels, annotations), as the real serviceStatusStrategy
+        # does: it resets only the spec (see README).
+        self.service_status_metadata = False
         self.next_ip = 10
         self.next_port = 30000
         with self.cond:
@@ -787,7 +792,14 @@ class Store:
                 md.pop(k, None)
         md.pop("managedFields", None)
         md.pop("selfLink", None)
-        if subresource == "status":
+        if subresource == "status" and res.kind == "Service" and \
+                self.service_status_metadata:
+            # serviceStatusStrategy: the spec is reset, metadata is kept
+            if "spec" in old:
+                new["spec"] = copy.deepcopy(old["spec"])
+            else:
+                new.pop("spec", None)
+        elif subresource == "status":
             # status strategy: only .status changes (ResetObjectMetaForStatus)
             keep = copy.deepcopy(old)
             if "status" in new:
@@ -2027,7 +2039,9 @@ class FakeAPIServer:
         the same port."""
         self.stop()
         if not keep_state:
+            ssm = self.store.service_status_metadata
             self.store = Store(self.history_size)
+            self.store.service_status_metadata = ssm
         if down_seconds:
             time.sleep(down_seconds)
         return self.start()
@@ -2182,6 +2196,8 @@ class FakeAPIServer:
             self.delay_first_list(req["resource"], float(req["seconds"]))
         elif a == "bookmarks":
             self.bookmark_interval = float(req["interval"])
+        elif a == "service_status_metadata":
+            self.store.service_status_metadata = bool(req.get("keep", True))
         elif a == "clear":
             self.clear_faults()
         elif a == "restart":

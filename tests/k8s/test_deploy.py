@@ -812,6 +812,15 @@ def test_the_metallb_migration_keeps_every_address(cluster):
     c.kubectl("patch", "service", "-n", "default", "web", "--subresource=status",
               "--type=merge", "-p",
               json.dumps({"status": {"loadBalancer": {"ingress": [{"ip": held}]}}}))
+    # Its Pod's endpoint: a Service no endpoint can serve is announced
+    # nowhere (MetalLB's rule), so it would never be planned.
+    c.kubectl("create", "-f", "-", input=json.dumps({
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "web-abcde", "namespace": "default",
+                     "labels": {"kubernetes.io/service-name": "web"}},
+        "addressType": "IPv4", "ports": [{"name": "http", "port": 80, "protocol": "TCP"}],
+        "endpoints": [{"addresses": ["10.244.0.9"], "nodeName": c.NODE,
+                       "conditions": {"ready": True}}]}))
 
     # The daemon's file from the cluster, as the Pod mounts it.
     text = c.get("configmap", "-n", "bgplb-system", "bgplb-daemon")["data"]["bgplbd.yaml"]

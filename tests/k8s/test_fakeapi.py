@@ -34,6 +34,36 @@ def svc(name, port=80, typ="LoadBalancer", **spec):
 
 # ------------------------------------------------------------ auth, discovery
 
+def test_service_status_write_keeps_metadata_when_asked(api, client):
+    """serviceStatusStrategy resets only the spec: the ip-allocated-from-pool
+    annotation MetalLB writes with UpdateStatus sticks (off by default)."""
+    NS = "/api/v1/namespaces/default"
+    code, o, _ = client.req("POST", f"{NS}/services", svc("ann"))
+    assert code == 201
+    api.apply_fault({"action": "service_status_metadata", "keep": True})
+    p = {"metadata": {"annotations": {"metallb.io/ip-allocated-from-pool": "poc"}},
+         "spec": {"selector": {"app": "ignored"}},
+         "status": {"loadBalancer": {"ingress": [{"ip": "172.16.13.1"}]}}}
+    code, o2, _ = client.req("PATCH", f"{NS}/services/ann/status", p,
+                             ctype="application/merge-patch+json")
+    assert code == 200
+    assert o2["metadata"]["annotations"] == {"metallb.io/ip-allocated-from-pool": "poc"}
+    assert o2["spec"]["selector"] == o["spec"]["selector"]
+    assert o2["status"]["loadBalancer"]["ingress"] == [{"ip": "172.16.13.1"}]
+    assert o2["metadata"]["generation"] == o["metadata"]["generation"]
+    # null removes it, as a merge patch does
+    p = {"metadata": {"annotations": {"metallb.io/ip-allocated-from-pool": None}}}
+    code, o3, _ = client.req("PATCH", f"{NS}/services/ann/status", p,
+                             ctype="application/merge-patch+json")
+    assert code == 200 and not o3["metadata"].get("annotations")
+    # off again: only .status changes
+    api.apply_fault({"action": "service_status_metadata", "keep": False})
+    p = {"metadata": {"annotations": {"x": "y"}}}
+    code, o4, _ = client.req("PATCH", f"{NS}/services/ann/status", p,
+                             ctype="application/merge-patch+json")
+    assert code == 200 and not o4["metadata"].get("annotations")
+
+
 def test_bearer_token(api, client):
     assert client.req("GET", "/api/v1/namespaces")[0] == 200
     for tok in ("", "wrong"):
