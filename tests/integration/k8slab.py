@@ -208,6 +208,7 @@ class K8sLab:
         """The seed's protopod Service exists with its address and every
         running node announces it; returns those nodes' addresses."""
         self.kubectl("apply", "-f", os.path.join(SEED, "protopod-service.yml"))
+        self.serve("protopod", "protopod")     # announced only with an endpoint
         wait(lambda: self.ingress("protopod", "protopod") == [ip], timeout=20,
              what="protopod's address")
         want = sorted(n.addr for n in self.nodes if n.daemon.proc.poll() is None)

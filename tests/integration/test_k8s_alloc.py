@@ -141,6 +141,8 @@ def test_auto_assign_false_keeps_held_addresses(lab):
     lab.apply(service("spare-held", 80,
                       annotations={"metallb.universe.tf/address-pool": "spare"}))
     lab.apply(service("manual-held", 80, loadBalancerIP="172.16.23.5"))
+    for name in ("spare-held", "manual-held"):
+        lab.serve(NS, name)     # announced only with an endpoint
     spare_ip = ingress_of(lab, "spare-held")
     assert spare_ip == ["172.16.33.1"], spare_ip
     assert ingress_of(lab, "manual-held") == ["172.16.23.5"]
@@ -174,10 +176,12 @@ def test_auto_assign_false_keeps_held_addresses(lab):
 def sharing_pair(lab, old, young):
     lab.apply(service(old, 80, annotations={"metallb.universe.tf/allow-shared-ip": "web"},
                       selector={"app": "web"}))
+    lab.serve(NS, old)
     ip = ingress_of(lab, old)
     time.sleep(1.1)     # creation times have a resolution of a second
     lab.apply(service(young, 443, annotations={"metallb.universe.tf/allow-shared-ip": "web"},
                       selector={"app": "web"}))
+    lab.serve(NS, young)
     wait(lambda: lab.ingress(NS, young) == ip, timeout=20,
          what=f"{young} sharing {ip} with {old}")
     wait(lambda: lab.frr_paths(ip[0]) == both(lab), timeout=20, what=f"{ip} in FRR")
@@ -273,6 +277,7 @@ def test_ipv6_address_for_an_ipv4_service_is_refused(lab):
 def test_annotation_and_spec_disagree_refused_naming_both(lab):
     lab.apply(service("both", 80, loadBalancerIP="172.16.3.201",
                       annotations={"metallb.universe.tf/loadBalancerIPs": "172.16.3.200"}))
+    lab.serve(NS, "both")
     msgs = failed(lab, "both")
     assert any('"172.16.3.200"' in m and '"172.16.3.201"' in m
                and "loadBalancerIPs" in m and "spec.loadBalancerIP" in m

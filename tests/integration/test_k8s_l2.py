@@ -454,6 +454,7 @@ def test_new_service_gets_an_address_from_the_configuration_in_force(lab):
         lab.apply(typo_configmap())
         wait_stale(lab)
         lab.apply(svc)
+        lab.serve("protopod", "protopod-admin")   # announced only with an endpoint
         ips = wait(lambda: lab.ingress("protopod", "protopod-admin") or None, timeout=20,
                    what="an address for protopod-admin")
         assert len(ips) == 1 and in_poc(ips[0]) and ips[0] != PROTOPOD, ips

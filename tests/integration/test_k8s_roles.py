@@ -97,6 +97,7 @@ def test_the_roles_are_what_they_say(lab):
 def test_services_get_addresses_and_both_speakers_announce(lab):
     want = ensure_protopod(lab)
     lab.apply(lb_service("web", 8080))
+    lab.serve("protopod", "web")
     (ip,) = wait(lambda: lab.ingress("protopod", "web") or None, timeout=20,
                  what="an address for protopod/web")
     wait(lambda: lab.frr_paths(ip) == want, timeout=20, what=f"FRR paths for {ip}")
@@ -119,6 +120,7 @@ def test_speakers_never_write_services_nor_touch_the_lease(lab):
     allocator."""
     ensure_protopod(lab)
     lab.apply(lb_service("logged", 8081))
+    lab.serve("protopod", "logged")
     wait(lambda: lab.ingress("protopod", "logged") or None, timeout=20,
          what="an address for protopod/logged")
     by = {m.addr: m for m in lab.nodes + lab.allocators}
@@ -152,6 +154,7 @@ def test_killing_the_leading_allocator_hands_over_and_nothing_moves(lab):
     other = [a for a in lab.allocators if a is not leader][0]
     assert not other.leading()
     lab.apply(lb_service("kept", 7000))
+    lab.serve("protopod", "kept")
     before = {"protopod": [PROTOPOD],
               "kept": wait(lambda: lab.ingress("protopod", "kept") or None, timeout=20,
                            what="an address for kept")}
@@ -176,6 +179,7 @@ def test_killing_the_leading_allocator_hands_over_and_nothing_moves(lab):
         assert lab.ingress("protopod", name) == ips, name
     # The new leader allocates; both speakers announce it.
     lab.apply(lb_service("after", 7001))
+    lab.serve("protopod", "after")
     after = wait(lambda: lab.ingress("protopod", "after") or None, timeout=20,
                  what="an address from the new leader")
     assert after not in before.values()

@@ -746,6 +746,15 @@ def test_the_installed_daemon_runs_bgp_only(cluster):
         "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"},
         "spec": {"type": "LoadBalancer", "selector": {"app": "web"},
                  "ports": [{"name": "http", "port": 80}]}}))
+    # Its Pod's endpoint: a Service no endpoint can serve is announced
+    # nowhere (MetalLB's rule), so the speaker would never plan it.
+    c.kubectl("create", "-f", "-", input=json.dumps({
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "web-abcde", "namespace": "default",
+                     "labels": {"kubernetes.io/service-name": "web"}},
+        "addressType": "IPv4", "ports": [{"name": "http", "port": 80, "protocol": "TCP"}],
+        "endpoints": [{"addresses": ["10.244.0.9"], "nodeName": c.NODE,
+                       "conditions": {"ready": True}}]}))
     (ip,) = wait_until(lambda: c.ingress("default", "web"), what="an address for default/web")
     pool = ipaddress.ip_network(cfg["pools"][0]["addresses"][0])
     assert ipaddress.ip_address(ip) in pool
