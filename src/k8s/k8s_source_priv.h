@@ -148,6 +148,7 @@ struct daemon_k8s {
 
 	/* the ConfigMap as seen */
 	bool		 cm_present;
+	bool		 cm_listed;	/* the list in progress has brought it */
 	char		*cm_text;	/* data.config; NULL: none */
 	char		*cm_rv, *cm_uid;
 	bool		 cm_dirty;	/* changed since composed */
