@@ -215,7 +215,10 @@ cm_update(struct daemon_k8s *k, struct json_object *obj, bool del)
 	char err[512];
 
 	if (del || obj == NULL) {
-		if (k->cm_present)
+		/* Absent from the first list too: the config may come from
+		 * the file this node kept (k8s_compose.c). */
+		if (k->cm_present || (k->cm_state == CM_WAITING &&
+		    !k->lg_tried))
 			k->cm_dirty = true;
 		k->cm_present = false;
 		ks_set_str(&k->cm_text, NULL);
