@@ -165,20 +165,32 @@ ks_compose(struct daemon_k8s *k, const char *text, struct cfg_errors *errs)
 
 /* kubernetes.last-good-config, else bgplb-cluster.NODE.json next to the
  * daemon's file. */
+static void last_good_save(struct daemon_k8s *);
+
 void
 ks_last_good_path(struct daemon_k8s *k, const struct cfg *local,
     const char *node)
 {
-	char *copy;
+	char *copy, *path;
 
-	if (local->kubernetes.last_good_config != NULL) {
-		ks_set_str(&k->lg_path, local->kubernetes.last_good_config);
+	if (local->kubernetes.last_good_config != NULL)
+		path = xstrdup(local->kubernetes.last_good_config);
+	else {
+		copy = xstrdup(k->config_path);
+		path = xasprintf("%s/bgplb-cluster.%s.json", dirname(copy),
+		    node);
+		free(copy);
+	}
+	if (k->lg_path != NULL && strcmp(k->lg_path, path) == 0) {
+		free(path);
 		return;
 	}
-	copy = xstrdup(k->config_path);
 	free(k->lg_path);
-	k->lg_path = xasprintf("%s/bgplb-cluster.%s.json", dirname(copy), node);
-	free(copy);
+	k->lg_path = path;
+	/* Moved by a reload: the new place gets the running config now. */
+	ks_set_str(&k->lg_saved, NULL);
+	if (k->cm_state == CM_LOADED)
+		last_good_save(k);
 }
 
 static void
