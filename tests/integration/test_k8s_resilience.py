@@ -68,14 +68,34 @@ def restart(lab, node):
 
 
 def own_session_up(node):
-    """The node's own view: its one peer (the router) is Established."""
+    """The node's own view: its one peer (the router) is Established and
+    has been sent what the node announces."""
     peers = node.daemon.json("/v1/peers")
-    return len(peers) == 1 and peers[0].get("state") == "Established"
+    return (len(peers) == 1 and peers[0].get("state") == "Established"
+            and peers[0].get("prefixes_advertised", 0) >= 1)
 
 
-def follower(lab):
+def back_and_announcing(lab, victim, want):
+    """The restarted node's session is up again, from its side and FRR's,
+    and FRR has the address from every node, the victim included."""
+    wait(lambda: own_session_up(victim), timeout=30,
+         what=f"{victim.name}'s own session with the router, announcing")
+    wait(lambda: lab.frr.established(victim.addr), timeout=30,
+         what=f"FRR's session with {victim.name} after the restart")
+    wait(lambda: lab.frr_paths(PROTOPOD) == want, timeout=30,
+         what=f"FRR paths for {PROTOPOD} from {want} after the restart")
+
+
+def all_stale_then_restart_one(lab):
+    """Every node runs its last good config (stale); then one that does not
+    lead is restarted.  Returns it."""
+    for n in lab.nodes:
+        wait(lambda: n.k8s()["config_map"]["state"] == "stale", timeout=20,
+             what=f"{n.name} stale")
     leader = lab.leader()
-    return [n for n in lab.nodes if n is not leader][0]
+    victim = [n for n in lab.nodes if n is not leader][0]
+    restart(lab, victim)
+    return victim
 
 
 def test_restart_with_a_broken_configmap_keeps_announcing(lab):
@@ -85,11 +105,7 @@ def test_restart_with_a_broken_configmap_keeps_announcing(lab):
     bad = good.replace("    - name: poc\n", "    - name: poc\n      bogus-key: 1\n", 1)
     assert bad != good
     lab.apply(bad)
-    for n in lab.nodes:
-        wait(lambda: n.k8s()["config_map"]["state"] == "stale", timeout=20,
-             what=f"{n.name} stale")
-    victim = follower(lab)
-    restart(lab, victim)
+    victim = all_stale_then_restart_one(lab)
     cm = victim.k8s()["config_map"]
     # It runs the last good config, and says it is stale and why.
     assert cm["state"] == "stale", cm
@@ -98,12 +114,7 @@ def test_restart_with_a_broken_configmap_keeps_announcing(lab):
     assert any("bogus-key" in e for e in cm["errors"]), cm
     assert victim.status()["config"]["stale"] is True
     # Its peers are back and it announces what it announced before.
-    wait(lambda: own_session_up(victim), timeout=30,
-         what=f"{victim.name}'s own session with the router")
-    wait(lambda: lab.frr.established(victim.addr), timeout=30,
-         what=f"FRR's session with {victim.name} after the restart")
-    wait(lambda: lab.frr_paths(PROTOPOD) == want, timeout=30,
-         what=f"FRR paths for {PROTOPOD} from {want} after the restart")
+    back_and_announcing(lab, victim, want)
     assert lab.ingress("protopod", "protopod") == [PROTOPOD]
     # Fixed: loaded from the ConfigMap again, nothing moved.
     lab.apply(good)
@@ -118,20 +129,11 @@ def test_restart_with_the_configmap_deleted_keeps_announcing(lab):
     want = announced_by_both(lab)
     good = seed_configmap_bgp()
     lab.kubectl("delete", "configmap", "-n", "metallb-system", "config")
-    for n in lab.nodes:
-        wait(lambda: n.k8s()["config_map"]["state"] == "stale", timeout=20,
-             what=f"{n.name} stale after the delete")
-    victim = follower(lab)
-    restart(lab, victim)
+    victim = all_stale_then_restart_one(lab)
     cm = victim.k8s()["config_map"]
     assert cm["state"] == "stale" and cm["present"] is False, cm
     assert cm["from_last_good_file"] is True, cm
-    wait(lambda: own_session_up(victim), timeout=30,
-         what=f"{victim.name}'s own session with the router")
-    wait(lambda: lab.frr.established(victim.addr), timeout=30,
-         what=f"FRR's session with {victim.name} after the restart")
-    wait(lambda: lab.frr_paths(PROTOPOD) == want, timeout=30,
-         what=f"FRR paths for {PROTOPOD} from {want} after the restart")
+    back_and_announcing(lab, victim, want)
     lab.apply(good)
     for n in lab.nodes:
         wait(lambda: n.k8s()["config_map"]["state"] == "loaded", timeout=20,
