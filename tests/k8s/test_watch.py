@@ -2,7 +2,9 @@
 through tests/k8s_watchprobe.  Loopback only; needs no root.
 
 The probe prints SYNC n (then ITEM ns/name rv per listed object), ADDED /
-MODIFIED / DELETED ns/name rv, RELIST reason and ERROR text.  Each test
+MODIFIED / DELETED ns/name rv, RELIST reason and ERROR text; with --pages,
+PAGE n first|more and that page's ITEMs as each page is handed over, then
+SYNC n (PageModel replays those as the daemon's store does).  Each test
 replays those lines into a model (a relist replaces it, events change it) and
 checks the model against the server: nothing lost, nothing doubled, in order.
 """
