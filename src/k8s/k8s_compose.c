@@ -301,6 +301,7 @@ last_good_adopt(struct daemon_k8s *k, struct cfg **ncfg)
 		json_object_put(o);
 		return false;
 	}
+	cfg_errors_free(&errs);
 	ks_set_str(&k->good_text, text);
 	ks_set_str(&k->good_rv, rv);
 	ks_set_str(&k->lg_saved, text);
