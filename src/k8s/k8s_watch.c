@@ -7,11 +7,12 @@
  * callbacks strictly in the server's order.
  *
  * A list is handed over page by page and never kept whole (16,000
- * EndpointSlices parsed at once took 311 MB): the owner updates what each
- * page brings and sweeps only at on_synced, because pages are a snapshot
- * only together - sweeping after a half list would delete objects that are
- * merely on the next page.  A list that fails midway starts again at its
- * first page, flagged so that the owner forgets what the failed one marked.
+ * EndpointSlices parsed at once took ~300 MB; see bench/k8s-list): the
+ * owner updates what each page brings and sweeps only at on_synced,
+ * because pages are a snapshot only together - sweeping after a half list
+ * would delete objects that are merely on the next page.  A list that
+ * fails midway starts again at its first page, flagged so that the owner
+ * forgets what the failed one marked.
  *
  * Errors from the API server are expected (upgrades, compaction, overload):
  * they are reported through on_error and retried, never fatal.
