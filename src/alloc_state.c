@@ -8,8 +8,9 @@
  *   {"version":1,"assignments":[{"service":"ns/a","pool":"poc",
  *     "addresses":["172.16.13.1","2001:db8::1"]}]}
  *
- * Saving goes through PATH.tmp, fsync, rename and an fsync of the directory,
- * so a crash leaves either the old file or the new one, never a torn one.
+ * Saving goes through PATH.tmp, fsync, rename and an fsync of the directory
+ * (file_save_atomic, util.h), so a crash leaves either the old file or the
+ * new one, never a torn one.
  * Loading trusts nothing: any surprise in the file is reported with the file
  * name and what was wrong, and the caller starts fresh rather than crash.
  */
@@ -30,29 +31,12 @@
 
 #include "bgplb/addr.h"
 #include "bgplb/alloc.h"
+#include "bgplb/util.h"
 
 #define STATE_VERSION	1
 /* A state file is a few MB at most; refuse to slurp anything absurd. */
 #define STATE_MAX_BYTES	(256u * 1024 * 1024)
 
-
-static int
-fsync_dir_of(const char *path)
-{
-	char *copy, *dir;
-	int fd, rc = -1;
-
-	if ((copy = strdup(path)) == NULL)
-		return -1;
-	dir = dirname(copy);
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		goto fail;
-	rc = fsync(fd);
-	close(fd);
-fail:
-	free(copy);
-	return rc;
-}
 
 /* A JSON string literal for s (escaped by json-c, one small object). */
 static void
@@ -98,63 +82,26 @@ state_write(FILE *f, const struct alloc_assignment *as, size_t n)
 	fputs(first ? "]\n}\n" : "\n  ]\n}\n", f);
 }
 
+struct state_doc {
+	const struct alloc_assignment *as;
+	size_t n;
+};
+
+static void
+state_doc_write(FILE *f, void *arg)
+{
+	const struct state_doc *d = arg;
+
+	state_write(f, d->as, d->n);
+}
+
 int
 alloc_state_save(const char *path, const struct alloc_assignment *as, size_t n,
     char *err, size_t errlen)
 {
-	char *tmp = NULL;
-	FILE *f = NULL;
-	int fd = -1;
+	struct state_doc d = { as, n };
 
-	if (asprintf(&tmp, "%s.tmp", path) < 0) {
-		tmp = NULL;
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto fail;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	fd = -1;	/* f owns it now */
-	state_write(f, as, n);
-	if (fflush(f) != 0 || ferror(f)) {
-		snprintf(err, errlen, "%s: write: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	if (fsync(fileno(f)) < 0) {
-		snprintf(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	if (fclose(f) != 0) {
-		f = NULL;
-		snprintf(err, errlen, "%s: close: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	f = NULL;
-	if (rename(tmp, path) < 0) {
-		snprintf(err, errlen, "%s: rename from %s: %s", path, tmp,
-		    strerror(errno));
-		goto fail;
-	}
-	/* Without this the rename itself may not survive a power cut. */
-	if (fsync_dir_of(path) < 0) {
-		snprintf(err, errlen, "%s: fsync of its directory: %s", path,
-		    strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	free(tmp);
-	return 0;
-fail:
-	if (f != NULL)
-		fclose(f);
-	if (fd >= 0)
-		close(fd);
-	if (tmp != NULL)
-		unlink(tmp);
-	free(tmp);
-	return -1;
+	return file_save_atomic(path, state_doc_write, &d, err, errlen);
 }
 
 void

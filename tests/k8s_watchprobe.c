@@ -4,12 +4,19 @@
  *
  *   k8s_watchprobe --kubeconfig F [--context C] [--timeout-seconds S]
  *                  [--backoff-ms MS] [--limit N] [--max-line BYTES] [--items]
- *                  [--label-selector SEL] [--field-selector SEL] PATH
+ *                  [--pages] [--label-selector SEL] [--field-selector SEL] PATH
  * (selectors already URL-escaped)
  *
  * Output, one line each, flushed at once:
  *   SYNC n                     after each complete (re)list
  *   ITEM ns/name rv            (with --items) each listed object, after SYNC
+ *                              (the probe keeps the names of a list's pages
+ *                              until it completes, as the lines were always
+ *                              printed)
+ *   with --pages instead, as the engine hands them over:
+ *   PAGE n first|more          each page of a list (first: a list starts)
+ *   ITEM ns/name rv            (with --items) each object of that page
+ *   SYNC n                     the list is complete
  *   ADDED|MODIFIED|DELETED ns/name rv
  *   RELIST reason              a relist starts (expired, gone, ...)
  *   ERROR text                 on_error (the engine recovers by itself)
@@ -23,31 +30,78 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
+#include "bgplb/util.h"
 #include "k8s_http.h"
 #include "k8s_watch.h"
 
-static bool print_items;
+static bool print_items, print_pages;
+/* Without --pages: the ITEM lines of the list in progress. */
+static char **pending;
+static size_t npending, pending_cap;
+
+static void obj_line(const char *, struct json_object *, char *, size_t);
 
 static void
 print_obj(const char *what, struct json_object *o)
+{
+	char line[1024];
+
+	obj_line(what, o, line, sizeof(line));
+	printf("%s\n", line);
+}
+
+static void
+obj_line(const char *what, struct json_object *o, char *buf, size_t len)
 {
 	const char *ns = k8s_meta_str(o, "namespace");
 	const char *name = k8s_meta_str(o, "name");
 	const char *rv = k8s_meta_str(o, "resourceVersion");
 
-	printf("%s %s%s%s %s\n", what, ns ? ns : "", ns ? "/" : "",
+	snprintf(buf, len, "%s %s%s%s %s", what, ns ? ns : "", ns ? "/" : "",
 	    name ? name : "?", rv ? rv : "?");
 }
 
 static void
-on_sync(void *arg, struct json_object **items, size_t n)
+drop_pending(void)
 {
+	for (size_t i = 0; i < npending; i++)
+		free(pending[i]);
+	npending = 0;
+}
+
+static void
+on_page(void *arg, struct json_object **items, size_t n, bool first)
+{
+	char line[1024];
 	size_t i;
 
-	printf("SYNC %zu\n", n);
-	if (print_items)
-		for (i = 0; i < n; i++)
+	if (print_pages) {
+		printf("PAGE %zu %s\n", n, first ? "first" : "more");
+		for (i = 0; print_items && i < n; i++)
 			print_obj("ITEM", items[i]);
+		fflush(stdout);
+		return;
+	}
+	if (first)
+		drop_pending();
+	for (i = 0; print_items && i < n; i++) {
+		if (npending == pending_cap) {
+			pending_cap = pending_cap ? pending_cap * 2 : 256;
+			pending = xreallocarray(pending, pending_cap,
+			    sizeof(*pending));
+		}
+		obj_line("ITEM", items[i], line, sizeof(line));
+		pending[npending++] = xstrdup(line);
+	}
+}
+
+static void
+on_synced(void *arg, size_t n)
+{
+	printf("SYNC %zu\n", n);
+	for (size_t i = 0; i < npending; i++)
+		printf("%s\n", pending[i]);
+	drop_pending();
 	fflush(stdout);
 }
 
@@ -77,7 +131,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: k8s_watchprobe --kubeconfig F [--context C] "
 	    "[--timeout-seconds S] [--backoff-ms MS] [--limit N] [--max-line BYTES] "
-	    "[--items] [--label-selector SEL] [--field-selector SEL] PATH\n");
+	    "[--items] [--pages] [--label-selector SEL] [--field-selector SEL] PATH\n");
 	exit(2);
 }
 
@@ -119,6 +173,8 @@ main(int argc, char **argv)
 			o.page_limit = (unsigned)atoi(argv[++i]);
 		else if (strcmp(argv[i], "--items") == 0)
 			print_items = true;
+		else if (strcmp(argv[i], "--pages") == 0)
+			print_pages = true;
 		else if (o.path == NULL && argv[i][0] == '/')
 			o.path = argv[i];
 		else
@@ -139,7 +195,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "k8s_watchprobe: %s\n", err);
 		return 1;
 	}
-	o.on_sync = on_sync;
+	o.on_page = on_page;
+	o.on_synced = on_synced;
 	o.on_event = on_event;
 	o.on_error = on_error;
 	o.on_relist = on_relist;
@@ -160,5 +217,7 @@ main(int argc, char **argv)
 	event_free(sig_int);
 	event_base_free(base);
 	k8s_conn_free(&conn);
+	drop_pending();
+	free(pending);
 	return 0;
 }

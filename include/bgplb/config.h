@@ -255,6 +255,10 @@ struct cfg_kubernetes {
 	unsigned	 lease_duration_s;
 	unsigned	 renew_deadline_ms;
 	unsigned	 retry_period_ms;
+	/* Where this node keeps the last valid data.config (a restart while
+	 * the ConfigMap is broken starts from it); NULL: the default,
+	 * bgplb-cluster.NODE.json next to the config file. */
+	char		*last_good_config;
 };
 
 /* A named community alias (MetalLB's bgp-communities). */

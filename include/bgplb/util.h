@@ -14,6 +14,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 void	*xmalloc(size_t);
 void	*xcalloc(size_t n, size_t size);	/* n 0: still a valid pointer */
@@ -27,5 +28,13 @@ int	errf(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	verrf(char *err, size_t errlen, const char *fmt, va_list)
 	    __attribute__((format(printf, 3, 0)));
+
+/*
+ * Replace the file at path with what write() puts into the stream, so that
+ * a crash leaves the old file or the new one, never a torn one: PATH.tmp,
+ * fsync, rename, fsync of the directory.  0, or -1 with err.
+ */
+int	file_save_atomic(const char *path, void (*write)(FILE *, void *),
+	    void *arg, char *err, size_t errlen);
 
 #endif

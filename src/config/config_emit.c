@@ -535,5 +535,7 @@ cfg_emit(const struct cfg *c, FILE *f)
 			key_dur(f, 2, "renew-deadline", k->renew_deadline_ms);
 		if (k->retry_period_ms != 0)
 			key_dur(f, 2, "retry-period", k->retry_period_ms);
+		if (k->last_good_config != NULL)
+			key_str(f, 2, "last-good-config", k->last_good_config);
 	}
 }

@@ -184,6 +184,7 @@ cfg_free(struct cfg *c)
 	free(c->kubernetes.config_map);
 	free(c->kubernetes.lease);
 	free(c->kubernetes.load_balancer_class);
+	free(c->kubernetes.last_good_config);
 	for (size_t i = 0; i < c->nwarnings; i++)
 		free(c->warnings[i]);
 	free(c->warnings);

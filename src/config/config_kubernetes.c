@@ -2,7 +2,8 @@
  * config_kubernetes.c - the kubernetes: section of the daemon's file:
  * how to reach the API server, which ConfigMap holds the cluster's part of
  * the configuration, the Lease of the allocators' leader election and its
- * timing, and the load balancer class this daemon serves.
+ * timing, the load balancer class this daemon serves, and where this node
+ * keeps the last valid cluster config.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,11 +12,11 @@
 
 enum {
 	KU_KUBECONFIG, KU_CONFIG_MAP, KU_LEASE, KU_CLASS, KU_LEASE_DURATION,
-	KU_RENEW_DEADLINE, KU_RETRY_PERIOD, KU__N
+	KU_RENEW_DEADLINE, KU_RETRY_PERIOD, KU_LAST_GOOD, KU__N
 };
 static const char *const k8s_keys[KU__N] = { "kubeconfig", "config-map",
     "lease", "load-balancer-class", "lease-duration", "renew-deadline",
-    "retry-period" };
+    "retry-period", "last-good-config" };
 
 static void
 check_nsname(struct lctx *c, const char *key, const struct ynode *n,
@@ -174,6 +175,8 @@ cfg_walk_kubernetes(struct lctx *c, const struct ynode *n)
 			check_nsname(c, "lease", v[KU_LEASE], k->lease);
 		cfg_get_str(c, "load-balancer-class", v[KU_CLASS],
 		    &k->load_balancer_class);
+		cfg_get_str(c, "last-good-config", v[KU_LAST_GOOD],
+		    &k->last_good_config);
 		walk_election(c, v, k);
 	}
 	cfg_path_pop(c, old);

@@ -8,15 +8,29 @@
  * a broken or deleted ConfigMap keeps the last good config running) and
  * the errors of the last failed data.config.  The running config is the
  * core's: the glue passes it in where it is needed.
+ *
+ * It also keeps the last good data.config in a file on the node
+ * (kubernetes.last-good-config), written whenever a new one loads, so that
+ * a node that restarts while the ConfigMap is broken (or deleted) starts
+ * from it, marked stale, instead of from nothing: a broken ConfigMap never
+ * withdraws anything, across restarts too (doc/kubernetes.md says why a
+ * node-local file and not an object in the API).
  */
+#include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <json-c/json.h>
 
 #include "bgplb/log.h"
+#include "k8s_json.h"
 #include "k8s_source_priv.h"
+
+#define LAST_GOOD_VERSION	1
+#define LAST_GOOD_MAX		(16u * 1024 * 1024)
 
 const char *const ks_cm_state_names[] = { "waiting", "loaded", "invalid",
     "stale" };
@@ -147,6 +161,160 @@ ks_compose(struct daemon_k8s *k, const char *text, struct cfg_errors *errs)
 	return local;
 }
 
+/* ---- the last good data.config, kept on this node ---------------------- */
+
+/* kubernetes.last-good-config, else bgplb-cluster.NODE.json next to the
+ * daemon's file. */
+static void last_good_save(struct daemon_k8s *);
+
+void
+ks_last_good_path(struct daemon_k8s *k, const struct cfg *local,
+    const char *node)
+{
+	char *copy, *path;
+
+	if (local->kubernetes.last_good_config != NULL)
+		path = xstrdup(local->kubernetes.last_good_config);
+	else {
+		copy = xstrdup(k->config_path);
+		path = xasprintf("%s/bgplb-cluster.%s.json", dirname(copy),
+		    node);
+		free(copy);
+	}
+	if (k->lg_path != NULL && strcmp(k->lg_path, path) == 0) {
+		free(path);
+		return;
+	}
+	free(k->lg_path);
+	k->lg_path = path;
+	/* Moved by a reload: the new place gets the running config now. */
+	ks_set_str(&k->lg_saved, NULL);
+	if (k->cm_state == CM_LOADED)
+		last_good_save(k);
+}
+
+static void
+last_good_write(FILE *f, void *arg)
+{
+	const struct daemon_k8s *k = arg;
+	struct json_object *o = json_object_new_object();
+	char *cm = xasprintf("%s/%s", k->cm_ns, k->cm_name);
+
+	json_object_object_add(o, "version",
+	    json_object_new_int(LAST_GOOD_VERSION));
+	json_object_object_add(o, "config_map", k8s_json_new_str(cm));
+	json_object_object_add(o, "resource_version",
+	    k8s_json_new_str(k->good_rv));
+	json_object_object_add(o, "config", k8s_json_new_str(k->good_text));
+	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+	    JSON_C_TO_STRING_NOSLASHESCAPE), f);
+	fputc('\n', f);
+	json_object_put(o);
+	free(cm);
+}
+
+/* A new good data.config runs: keep it where a restart finds it. */
+static void
+last_good_save(struct daemon_k8s *k)
+{
+	char err[600];
+
+	if (k->lg_path == NULL || k->good_text == NULL ||
+	    (k->lg_saved != NULL && strcmp(k->lg_saved, k->good_text) == 0))
+		return;
+	if (file_save_atomic(k->lg_path, last_good_write, k, err,
+	    sizeof(err)) == -1) {
+		ks_note_error(k, "cannot keep the last good configuration: %s "
+		    "(a restart while the ConfigMap is broken would start "
+		    "without it)", err);
+		return;
+	}
+	ks_set_str(&k->lg_saved, k->good_text);
+}
+
+/* The file's data.config, or NULL (logged why, unless there is none). */
+static struct json_object *
+last_good_read(struct daemon_k8s *k)
+{
+	struct json_object *o;
+	FILE *f;
+	char *buf, want[600];
+	size_t len;
+	const char *cm;
+
+	if ((f = fopen(k->lg_path, "re")) == NULL) {
+		if (errno == ENOENT)
+			log_info(MOD, "no last good configuration kept in %s",
+			    k->lg_path);
+		else
+			log_warn(MOD, "%s: %s", k->lg_path, strerror(errno));
+		return NULL;
+	}
+	buf = xmalloc(LAST_GOOD_MAX + 1);
+	len = fread(buf, 1, LAST_GOOD_MAX + 1, f);
+	fclose(f);
+	buf[len > LAST_GOOD_MAX ? LAST_GOOD_MAX : len] = '\0';
+	o = len > LAST_GOOD_MAX ? NULL : json_tokener_parse(buf);
+	free(buf);
+	snprintf(want, sizeof(want), "%s/%s", k->cm_ns, k->cm_name);
+	if (o == NULL || k8s_json_str(o, "config") == NULL) {
+		log_warn(MOD, "%s: not a last good configuration: ignored",
+		    k->lg_path);
+		json_object_put(o);
+		return NULL;
+	}
+	if ((cm = k8s_json_str(o, "config_map")) == NULL ||
+	    strcmp(cm, want) != 0) {
+		log_warn(MOD, "%s: kept from ConfigMap %s, not %s: ignored",
+		    k->lg_path, cm ? cm : "?", want);
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * No good config yet and the ConfigMap gives none (broken, no data.config,
+ * absent): the one this node kept, if it still composes with the daemon's
+ * file.  Once per process.  true: it is the good config now (in *ncfg).
+ */
+static bool
+last_good_adopt(struct daemon_k8s *k, struct cfg **ncfg)
+{
+	struct cfg_errors errs = { 0 };
+	struct json_object *o;
+	const char *text, *rv;
+	struct cfg *c;
+
+	if (k->lg_tried || k->lg_path == NULL || k->good_text != NULL)
+		return false;
+	k->lg_tried = true;
+	if ((o = last_good_read(k)) == NULL)
+		return false;
+	text = k8s_json_str(o, "config");
+	rv = k8s_json_str(o, "resource_version");
+	if ((c = ks_compose(k, text, &errs)) == NULL) {
+		log_warn(MOD, "the last good configuration in %s no longer "
+		    "loads (%s): not used", k->lg_path, errs.n > 0 ?
+		    errs.lines[0] : "?");
+		cfg_errors_free(&errs);
+		json_object_put(o);
+		return false;
+	}
+	cfg_errors_free(&errs);
+	ks_set_str(&k->good_text, text);
+	ks_set_str(&k->good_rv, rv);
+	ks_set_str(&k->lg_saved, text);
+	k->lg_running = true;
+	log_warn(MOD, "starting from the last good configuration kept in %s "
+	    "(ConfigMap %s/%s version %s), marked stale: %zu pools, %zu peers",
+	    k->lg_path, k->cm_ns, k->cm_name, rv ? rv : "?", c->npools,
+	    c->npeers);
+	json_object_put(o);
+	*ncfg = c;
+	return true;
+}
+
 /* The config Event (leader only): once per ConfigMap version and outcome. */
 static void
 config_event(struct daemon_k8s *k, bool ok, const char *msg)
@@ -214,7 +382,9 @@ ks_next_config(struct daemon_k8s *k, bool local_changed, bool *nodes_changed)
 				log_error(MOD, "ConfigMap %s/%s was deleted: "
 				    "keeping the configuration it gave "
 				    "(marked stale)", k->cm_ns, k->cm_name);
-			} else
+			} else if (last_good_adopt(k, &ncfg))
+				k->cm_state = CM_STALE;
+			else
 				log_warn(MOD, "waiting for ConfigMap %s/%s "
 				    "(data.config): nothing is assigned or "
 				    "announced until it exists", k->cm_ns,
@@ -228,6 +398,7 @@ ks_next_config(struct daemon_k8s *k, bool local_changed, bool *nodes_changed)
 			k->cm_errors = xcalloc(1, sizeof(char *));
 			k->cm_errors[0] = line;
 			k->ncm_errors = 1;
+			(void)last_good_adopt(k, &ncfg);
 			k->cm_state = k->good_text ? CM_STALE : CM_INVALID;
 			log_error(MOD, "%s", line);
 		} else if ((ncfg = ks_compose(k, k->cm_text, &errs)) == NULL) {
@@ -239,6 +410,7 @@ ks_next_config(struct daemon_k8s *k, bool local_changed, bool *nodes_changed)
 			for (size_t i = 0; i < k->ncm_errors; i++)
 				log_error(MOD, "ConfigMap %s/%s: %s", k->cm_ns,
 				    k->cm_name, k->cm_errors[i]);
+			(void)last_good_adopt(k, &ncfg);
 			k->cm_state = k->good_text ? CM_STALE : CM_INVALID;
 			if (k->cm_state == CM_STALE)
 				log_error(MOD, "ConfigMap %s/%s is not valid: "
@@ -253,6 +425,8 @@ ks_next_config(struct daemon_k8s *k, bool local_changed, bool *nodes_changed)
 			ks_set_str(&k->good_text, k->cm_text);
 			ks_set_str(&k->good_rv, k->cm_rv);
 			k->cm_state = CM_LOADED;
+			k->lg_running = false;
+			last_good_save(k);
 			for (size_t i = 0; i < ncfg->nwarnings; i++)
 				if (strncmp(ncfg->warnings[i], "data.config:",
 				    12) == 0)

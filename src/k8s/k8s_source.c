@@ -523,6 +523,7 @@ k8s_create(struct core *core, const struct cfg *cfg, char *err, size_t errlen)
 	if (!k->announces)
 		snprintf(k->self_why, sizeof(k->self_why), "this process is an "
 		    "allocator: it announces nothing");
+	ks_last_good_path(k, cfg, core_node(core));
 	TAILQ_INIT(&k->wq);
 	LIST_INIT(&k->writes);
 	split_nsname(kc->config_map, &k->cm_ns, &k->cm_name);
@@ -541,6 +542,7 @@ k8s_create(struct core *core, const struct cfg *cfg, char *err, size_t errlen)
 		free(k->lease_ns);
 		free(k->lease_name);
 		free(k->lb_class);
+		free(k->lg_path);
 		free(k);
 		return NULL;
 	}
@@ -638,6 +640,7 @@ k8s_config_loaded(void *ctx, struct cfg *ncfg, char *buf, size_t len,
 	free(k->local_buf);
 	k->local_buf = buf;
 	k->local_len = len;
+	ks_last_good_path(k, ncfg, core_node(k->core));
 	if (core_cfg(k->core) == NULL) {
 		/* Until the cluster has been seen: this node's part only. */
 		cfg_k8s_local_only(ncfg);
@@ -844,6 +847,8 @@ k8s_destroy(void *ctx)
 	free(k->cm_uid);
 	free(k->good_text);
 	free(k->good_rv);
+	free(k->lg_path);
+	free(k->lg_saved);
 	free(k->cm_event_key);
 	free(k->members_sig);
 	free(k->holder);
@@ -887,6 +892,9 @@ status_object(const struct daemon_k8s *k)
 	json_object_object_add(cm, "resource_version", k8s_json_new_str(k->cm_rv));
 	json_object_object_add(cm, "state", k8s_json_new_str(ks_cm_state_names[k->cm_state]));
 	json_object_object_add(cm, "running_resource_version", k8s_json_new_str(k->good_rv));
+	json_object_object_add(cm, "last_good_file", k8s_json_new_str(k->lg_path));
+	json_object_object_add(cm, "from_last_good_file", json_object_new_boolean(
+	    k->lg_running));
 	errs = json_object_new_array();
 	for (size_t i = 0; i < k->ncm_errors; i++)
 		json_object_array_add(errs, k8s_json_new_str(k->cm_errors[i]));

@@ -6,7 +6,8 @@
  *   k8s_store.c    the object store (Services, EndpointSlices, Nodes, the
  *                  ConfigMap) kept by list + watch; the last error, Events
  *   k8s_compose.c  the config: the daemon's file + data.config, layer 2
- *                  membership from the Nodes, the config Events
+ *                  membership from the Nodes, the config Events, the last
+ *                  good data.config kept in a file on the node
  *   k8s_duties.c   the leader's duties: what to write, the status-write
  *                  queue, the allocation Events
  *   k8s_source.c   the source descriptor (bgplb/source.h): start, replan,
@@ -161,6 +162,7 @@ struct daemon_k8s {
 
 	/* the ConfigMap as seen */
 	bool		 cm_present;
+	bool		 cm_listed;	/* the list in progress has brought it */
 	char		*cm_text;	/* data.config; NULL: none */
 	char		*cm_rv, *cm_uid;
 	bool		 cm_dirty;	/* changed since composed */
@@ -171,6 +173,11 @@ struct daemon_k8s {
 	char		**cm_errors;	/* of the last failed data.config */
 	size_t		 ncm_errors;
 	char		*cm_event_key;	/* rv + outcome of the last config Event */
+	/* the last good data.config, kept on this node (k8s_compose.c) */
+	char		*lg_path;	/* kubernetes.last-good-config */
+	char		*lg_saved;	/* the text in the file (NULL: unknown) */
+	bool		 lg_tried;	/* read once already */
+	bool		 lg_running;	/* the running config came from it */
 	char		*members_sig;	/* layer 2 members of the running config */
 
 	/* self */
@@ -238,6 +245,8 @@ struct cfg *ks_compose(struct daemon_k8s *, const char *text,
 struct cfg *ks_next_config(struct daemon_k8s *, bool local_changed,
 	    bool *nodes_changed);
 bool	ks_members_changed(struct daemon_k8s *, const struct cfg *running);
+void	ks_last_good_path(struct daemon_k8s *, const struct cfg *local,
+	    const char *node);
 void	ks_config_outcome_event(struct daemon_k8s *, const struct cfg *running);
 void	ks_free_cm_errors(struct daemon_k8s *);
 

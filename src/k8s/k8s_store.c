@@ -1,8 +1,9 @@
 /*
  * k8s_store.c - Kubernetes mode's object store: the Services,
  * EndpointSlices and Nodes of the cluster and the one config ConfigMap,
- * parsed, kept by list + watch (a list replaces the store: mark and
- * sweep; an event updates or removes one object) under their
+ * parsed, kept by list + watch (a list replaces the store: each page is
+ * stored and marked as it arrives, and what a complete list did not mark
+ * is swept; an event updates or removes one object) under their
  * namespace/name in a string map (bgplb/smap.h).
  *
  * It owns the entries (struct svc_ent, eps_ent, node_ent, own_ent of
@@ -231,7 +232,10 @@ cm_update(struct daemon_k8s *k, struct json_object *obj, bool del)
 	char err[512];
 
 	if (del || obj == NULL) {
-		if (k->cm_present)
+		/* Absent from the first list too: the config may come from
+		 * the file this node kept (k8s_compose.c). */
+		if (k->cm_present || (k->cm_state == CM_WAITING &&
+		    !k->lg_tried))
 			k->cm_dirty = true;
 		k->cm_present = false;
 		ks_set_str(&k->cm_text, NULL);
@@ -314,19 +318,47 @@ check_synced(struct daemon_k8s *k)
 	    k->cm_ns, k->cm_name, k->cm_present ? "present" : "absent");
 }
 
-/* Mark-and-sweep over a store after a (re)list. */
+static struct smap *
+store_map(struct daemon_k8s *k, int which)
+{
+	return which == W_SVC ? &k->svcs : which == W_EPS ? &k->eps :
+	    &k->nodes;
+}
+
+static bool *
+ent_mark(int which, struct smap_ent *e)
+{
+	return which == W_SVC ? &((struct svc_ent *)e)->mark :
+	    which == W_EPS ? &((struct eps_ent *)e)->mark :
+	    &((struct node_ent *)e)->mark;
+}
+
+/*
+ * A list starts: forget the marks of anything before it (a list that
+ * failed midway, updates from status writes), so that the sweep at its end
+ * keeps exactly what its pages brought.
+ */
+static void
+unmark(struct daemon_k8s *k, int which)
+{
+	struct smap_ent **all;
+	size_t n = smap_all(store_map(k, which), &all);
+
+	for (size_t i = 0; i < n; i++)
+		*ent_mark(which, all[i]) = false;
+	free(all);
+}
+
+/* Mark-and-sweep over a store after a complete (re)list. */
 static void
 sweep(struct daemon_k8s *k, int which)
 {
-	struct smap *m = which == W_SVC ? &k->svcs : which == W_EPS ? &k->eps :
-	    &k->nodes;
+	struct smap *m = store_map(k, which);
 	struct smap_ent **all;
 	size_t n = smap_all(m, &all);
 
 	for (size_t i = 0; i < n; i++) {
-		bool *mark = which == W_SVC ? &((struct svc_ent *)all[i])->mark :
-		    which == W_EPS ? &((struct eps_ent *)all[i])->mark :
-		    &((struct node_ent *)all[i])->mark;
+		bool *mark = ent_mark(which, all[i]);
 
 		if (*mark) {
 			*mark = false;
@@ -348,12 +380,23 @@ sweep(struct daemon_k8s *k, int which)
 	free(all);
 }
 
+/*
+ * One page of a (re)list, as it arrives: each object replaces what was
+ * stored under its name and is marked.  The glue hears of it at the end of
+ * the list (on_synced), not page by page.
+ */
 static void
-on_sync(void *arg, struct json_object **items, size_t n)
+on_page(void *arg, struct json_object **items, size_t n, bool first)
 {
 	struct ks_watch_arg *wa = arg;
 	struct daemon_k8s *k = wa->k;
 
+	if (first) {
+		if (wa->which == W_CM)
+			k->cm_listed = false;
+		else
+			unmark(k, wa->which);
+	}
 	switch (wa->which) {
 	case W_SVC:
 		for (size_t i = 0; i < n; i++)
@@ -368,10 +411,25 @@ on_sync(void *arg, struct json_object **items, size_t n)
 			node_update(k, items[i], false);
 		break;
 	case W_CM:
-		cm_update(k, n > 0 ? items[0] : NULL, n == 0);
+		if (n > 0 && !k->cm_listed) {
+			cm_update(k, items[0], false);
+			k->cm_listed = true;
+		}
 		break;
 	}
-	if (wa->which != W_CM)
+}
+
+/* A (re)list is complete: what its pages did not bring is gone. */
+static void
+on_synced(void *arg, size_t n)
+{
+	struct ks_watch_arg *wa = arg;
+	struct daemon_k8s *k = wa->k;
+
+	if (wa->which == W_CM) {
+		if (!k->cm_listed)
+			cm_update(k, NULL, true);
+	} else
 		sweep(k, wa->which);
 	check_synced(k);
 	k->changed(k);
@@ -439,7 +497,8 @@ ks_watch_callbacks(struct daemon_k8s *k, int which, struct k8s_watch_opts *wo)
 {
 	k->wa[which].k = k;
 	k->wa[which].which = which;
-	wo->on_sync = on_sync;
+	wo->on_page = on_page;
+	wo->on_synced = on_synced;
 	wo->on_event = on_event;
 	wo->on_error = on_watch_error;
 	wo->on_relist = on_relist;

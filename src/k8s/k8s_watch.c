@@ -6,9 +6,13 @@
  * stream ends).  At most one request is in flight, so the owner sees its
  * callbacks strictly in the server's order.
  *
- * The list is kept whole until the last page has arrived, because pages are
- * a snapshot only together: handing the owner a half list would make it
- * delete objects that are merely on the next page.
+ * A list is handed over page by page and never kept whole (16,000
+ * EndpointSlices parsed at once took ~300 MB; see bench/k8s-list): the
+ * owner updates what each page brings and sweeps only at on_synced,
+ * because pages are a snapshot only together - sweeping after a half list
+ * would delete objects that are merely on the next page.  A list that
+ * fails midway starts again at its first page, flagged so that the owner
+ * forgets what the failed one marked.
  *
  * Errors from the API server are expected (upgrades, compaction, overload):
  * they are reported through on_error and retried, never fatal.
@@ -179,8 +183,8 @@ struct k8s_watch {
 	char			*body;		/* this page so far */
 	size_t			 body_len, body_cap;
 	bool			 body_over;
-	struct json_object	**items;
-	size_t			 nitems, items_cap;
+	bool			 page_first;	/* this page starts a list */
+	size_t			 listed;	/* objects in this list so far */
 	/* WATCH */
 	struct k8s_lines	 lines;
 	size_t			 nevents;	/* in this stream */
@@ -245,11 +249,7 @@ set_rv(struct k8s_watch *w, const char *rv)
 static void
 clear_list(struct k8s_watch *w)
 {
-	size_t i;
-
-	for (i = 0; i < w->nitems; i++)
-		json_object_put(w->items[i]);
-	w->nitems = 0;
+	w->listed = 0;
 	free(w->cont);
 	w->cont = NULL;
 	w->body_len = 0;
@@ -371,14 +371,17 @@ list_data(void *arg, const char *data, size_t len)
 	return 0;
 }
 
-/* One page: append its items; returns 1 when more pages follow. */
+/*
+ * One page: hand its items to the owner and free it; returns 1 when more
+ * pages follow.
+ */
 static int
 list_page(struct k8s_watch *w, char *why, size_t whylen)
 {
-	struct json_object *root, *meta, *items, *v;
+	struct json_object *root, *meta, *items, *v, **page = NULL;
 	enum json_tokener_error jerr;
 	const char *s;
-	size_t i, n;
+	size_t i, n, m = 0;
 	int more = 0;
 
 	root = json_tokener_parse_verbose(w->body ? w->body : "", &jerr);
@@ -401,21 +404,12 @@ list_page(struct k8s_watch *w, char *why, size_t whylen)
 		return -1;
 	}
 	n = items ? json_object_array_length(items) : 0;
-	if (w->nitems + n > w->items_cap) {
-		size_t ncap = w->items_cap ? w->items_cap : 64;
-		struct json_object **ni;
-
-		while (ncap < w->nitems + n)
-			ncap *= 2;
-		ni = xreallocarray(w->items, ncap, sizeof(*ni));
-		w->items = ni;
-		w->items_cap = ncap;
-	}
+	page = xcalloc(n ? n : 1, sizeof(*page));
 	for (i = 0; i < n; i++) {
 		v = json_object_array_get_idx(items, i);
 		if (v == NULL || !json_object_is_type(v, json_type_object))
 			continue;	/* the owner's parser would reject it anyway */
-		w->items[w->nitems++] = json_object_get(v);
+		page[m++] = v;
 	}
 	if ((s = k8s_json_str(meta, "resourceVersion")) != NULL)
 		set_rv(w, s);
@@ -425,6 +419,10 @@ list_page(struct k8s_watch *w, char *why, size_t whylen)
 		w->cont = xstrdup(s);
 		more = 1;
 	}
+	w->listed += m;
+	if (w->o.on_page != NULL)
+		w->o.on_page(w->o.arg, page, m, w->page_first);
+	free(page);
 	json_object_put(root);
 	return more;
 }
@@ -472,9 +470,13 @@ list_done(void *arg, long status, const char *error, long retry_after_s)
 	}
 	k8s_backoff_reset(&w->backoff);
 	w->synced = true;
-	if (w->o.on_sync != NULL)
-		w->o.on_sync(w->o.arg, w->items, w->nitems);
+	if (w->o.on_synced != NULL)
+		w->o.on_synced(w->o.arg, w->listed);
 	clear_list(w);
+	/* The largest page's buffer is not needed until the next list. */
+	free(w->body);
+	w->body = NULL;
+	w->body_cap = 0;
 	start_watch(w);
 }
 
@@ -493,6 +495,9 @@ start_list(struct k8s_watch *w)
 	add_selectors(w, url, sizeof(url));
 	w->body_len = 0;
 	w->body_over = false;
+	w->page_first = w->cont == NULL;
+	if (w->page_first)
+		w->listed = 0;
 	memset(&ro, 0, sizeof(ro));
 	ro.method = K8S_GET;
 	ro.path = url;
@@ -734,7 +739,6 @@ k8s_watch_free(struct k8s_watch *w)
 	if (w->timer != NULL)
 		event_free(w->timer);
 	clear_list(w);
-	free(w->items);
 	free(w->body);
 	k8s_lines_reset(&w->lines);
 	free(w->rv);

@@ -3,7 +3,8 @@
  * reflector does it, on top of k8s_http.h.
  *
  *   LIST  PATH?limit=500[&continue=T]       (pages, one consistent snapshot)
- *   on_sync(items)                          (once per (re)list)
+ *   on_page(items, first)                   (each page as it arrives)
+ *   on_synced(n)                            (once per complete (re)list)
  *   WATCH PATH?watch=1&resourceVersion=RV&allowWatchBookmarks=true
  *         &timeoutSeconds=300..600          (random, so watchers spread out)
  *   on_event(type, object) for each ADDED/MODIFIED/DELETED, in order
@@ -11,8 +12,13 @@
  * A bookmark only moves the remembered resourceVersion.  A watch that ends
  * (timeout, dropped connection) resumes from the last resourceVersion.
  * 410 Gone (as HTTP status or as an ERROR event) means that version is
- * compacted: relist, and on_sync hands the owner the whole state again, so
- * nothing is lost.  Other failures back off exponentially with jitter,
+ * compacted: relist, and the pages hand the owner the whole state again, so
+ * nothing is lost.  Pages are not kept: each is parsed, handed over and
+ * freed, so a list costs one page of memory, not the whole list.  The owner
+ * marks what a list's pages bring and, at on_synced, sweeps what they did
+ * not; a list that fails midway (410 on its continue token, an error) is
+ * started again from its first page (`first` again), so the owner clears
+ * its marks there and never sweeps after a list that did not complete.  Other failures back off exponentially with jitter,
  * capped, and reset after a success; 429/503 wait for Retry-After.
  *
  * The pure pieces (line framing, backoff arithmetic) are exported for tests.
@@ -75,10 +81,15 @@ struct k8s_watch_opts {
 	uint32_t	 backoff_cap_ms;	/* 0: 30000 */
 	size_t		 max_line;	/* one watch event; 0: K8S_LINE_MAX */
 	/*
-	 * on_sync: the complete state after a (re)list, in server order.  The
-	 * objects are borrowed for the call (json_object_get to keep one).
+	 * on_page: one page of a (re)list as it arrives, in server order;
+	 * `first`: the first page of a list (the previous pages, if any,
+	 * belonged to a list that did not complete).  The objects are borrowed
+	 * for the call (json_object_get to keep one).
 	 */
-	void	(*on_sync)(void *arg, struct json_object **items, size_t n);
+	void	(*on_page)(void *arg, struct json_object **items, size_t n,
+		    bool first);
+	/* The list whose first page came last is complete: n objects. */
+	void	(*on_synced)(void *arg, size_t n);
 	/* One change; the object is borrowed for the call. */
 	void	(*on_event)(void *arg, enum k8s_event_type, struct json_object *);
 	/* Something went wrong; the engine recovers by itself. */

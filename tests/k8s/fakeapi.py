@@ -2092,6 +2092,34 @@ class FakeAPIServer:
         with self.store.cond:
             return self.store._delete(self._res(plural, group), namespace, name)
 
+    def preload_endpointslices(self, n, namespace="default", endpoints=3):
+        """n EndpointSlices as a cluster of n Services has them (one each,
+        `endpoints` ready endpoints on nodes node-1.., with a port), created
+        as the API would; for bench/k8s-list.  Returns the resourceVersion."""
+        res = self._res("endpointslices", "discovery.k8s.io")
+        with self.store.cond:
+            for i in range(n):
+                svc = f"svc-{i:06d}"
+                eps = [{"addresses": [f"10.{(i >> 8) & 255}.{i & 255}.{j + 1}"],
+                        "conditions": {"ready": True, "serving": True,
+                                       "terminating": False},
+                        "nodeName": f"node-{(i + j) % 50 + 1}",
+                        "targetRef": {"kind": "Pod", "namespace": namespace,
+                                      "name": f"{svc}-pod-{j}",
+                                      "uid": f"00000000-0000-4000-8000-{i:06d}{j:06d}"},
+                        "zone": f"zone-{j % 3}"} for j in range(endpoints)]
+                self.store._create(res, namespace, {
+                    "metadata": {"name": f"{svc}-abcde", "labels": {
+                        "kubernetes.io/service-name": svc,
+                        "endpointslice.kubernetes.io/managed-by":
+                            "endpointslice-controller.k8s.io"},
+                        "ownerReferences": [{"apiVersion": "v1", "kind": "Service",
+                                             "name": svc, "controller": True,
+                                             "uid": f"11111111-0000-4000-8000-{i:012d}"}]},
+                    "addressType": "IPv4", "endpoints": eps,
+                    "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]})
+            return self.store.rv
+
     @property
     def resource_version(self):
         return self.store.rv
@@ -2414,6 +2442,8 @@ def main(argv=None):
                     help="answer the first LIST of RESOURCE (plural, e.g. nodes) SECONDS "
                          "late, with every LIST of it that arrives meanwhile (repeatable)")
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--preload-endpointslices", type=int, default=0, metavar="N",
+                    help="start with N EndpointSlices in namespace default (bench/k8s-list)")
     a = ap.parse_args(argv)
     holds = []
     for spec in a.delay_first_list:
@@ -2429,6 +2459,8 @@ def main(argv=None):
                         a.bookmark_interval, a.anonymous, a.verbose)
     for plural, secs in holds:
         srv.delay_first_list(plural, secs)
+    if a.preload_endpointslices:
+        srv.preload_endpointslices(a.preload_endpointslices)
     srv.start()
     if a.kubeconfig:
         srv.write_kubeconfig(a.kubeconfig)

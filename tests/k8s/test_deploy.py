@@ -348,6 +348,12 @@ def test_the_daemon_file_fits_the_pod(path):
     g = c["livenessProbe"]["httpGet"]
     assert cfg["status-listen"] == f"{g['host']}:{g['port']}"
     assert "kubeconfig" not in cfg["kubernetes"], "in a Pod: the service account"
+    # The last good config outlives the Pod: a hostPath directory, writable.
+    lg = cfg["kubernetes"]["last-good-config"]
+    m = mount_of("state")
+    assert os.path.dirname(lg) == m["mountPath"] and not m.get("readOnly")
+    vols = {v["name"]: v for v in daemonset()["spec"]["template"]["spec"]["volumes"]}
+    assert vols["state"]["hostPath"]["path"] == m["mountPath"]
 
 
 def test_healthz_is_what_the_probes_ask():

@@ -2,7 +2,9 @@
 through tests/k8s_watchprobe.  Loopback only; needs no root.
 
 The probe prints SYNC n (then ITEM ns/name rv per listed object), ADDED /
-MODIFIED / DELETED ns/name rv, RELIST reason and ERROR text.  Each test
+MODIFIED / DELETED ns/name rv, RELIST reason and ERROR text; with --pages,
+PAGE n first|more and that page's ITEMs as each page is handed over, then
+SYNC n (PageModel replays those as the daemon's store does).  Each test
 replays those lines into a model (a relist replaces it, events change it) and
 checks the model against the server: nothing lost, nothing doubled, in order.
 """
@@ -405,3 +407,96 @@ def test_selectors(srv, probe_of):
     f = probe_of("--field-selector", "metadata.name%3Db")
     f.wait(lambda: f.syncs == 1 and len(f.model) == 1, what="SYNC 1 (field)")
     assert list(f.model) == ["default/b"]
+
+
+class PageModel:
+    """The store's rule over the probe's --pages lines: a first page starts a
+    list (marks cleared), each ITEM is stored and marked, SYNC sweeps what the
+    list did not mark."""
+
+    def __init__(self, probe):
+        self.p, self.done = probe, 0
+        self.model, self.marks, self.pages = {}, set(), []
+
+    def update(self):
+        self.p.drain(0.1)
+        for line in self.p.lines[self.done:]:
+            word, _, rest = line.partition(" ")
+            if word == "PAGE":
+                n, kind = rest.split(" ")
+                self.pages.append((int(n), kind))
+                if kind == "first":
+                    self.marks = set()
+            elif word == "ITEM":
+                key, rv = rest.split(" ")
+                self.model[key] = rv
+                self.marks.add(key)
+            elif word == "SYNC":
+                self.model = {k: v for k, v in self.model.items() if k in self.marks}
+        self.done = len(self.p.lines)
+        return self
+
+
+def test_pages_are_handed_over_as_they_arrive(srv, probe_of):
+    for i in range(1203):
+        create(srv, f"g{i:04d}")
+    # Every page is held back 1.5 s: each reaches the owner while the next
+    # is still on its way (the engine keeps no page).
+    srv.inject_delay(1.5, count=3, watch=False, path=r"/configmaps$")
+    p = probe_of("--pages")
+    seen = {}
+
+    def page(n):
+        for line in p.lines:
+            if line.startswith("PAGE") and line not in seen:
+                seen[line] = time.time()
+        return len(seen) >= n
+    p.wait(lambda: page(1), what="the first page", timeout=20)
+    assert not any(line.startswith("SYNC") for line in p.lines), p.dump()
+    p.wait(lambda: page(2), what="the second page", timeout=20)
+    p.wait(lambda: p.syncs == 1, what="SYNC", timeout=20)
+    assert seen["PAGE 500 more"] - seen["PAGE 500 first"] >= 1.0, seen
+    pages = [line for line in p.lines if line.startswith("PAGE")]
+    assert pages == ["PAGE 500 first", "PAGE 500 more", "PAGE 203 more"], pages
+    assert "SYNC 1203" in p.lines
+    m = PageModel(p).update()
+    assert m.model == _list(srv)
+
+
+def test_expired_continue_restarts_the_list_and_sweeps_right(srv, probe_of):
+    for i in range(1203):
+        create(srv, f"p{i:04d}")
+    p = probe_of("--pages", "--backoff-ms", "100")
+    p.wait(lambda: p.syncs == 1, what="the first SYNC", timeout=30)
+    p.wait(lambda: len(watches(srv)) == 1, what="the watch")
+    m = PageModel(p).update()
+    assert m.model == _list(srv)
+    # A relist whose continue token expires after its first page: page 2 is
+    # held back while objects go (one on page 1, one on page 3), one comes,
+    # and the history is compacted.
+    srv.inject_delay(1.5, count=2, watch=False, path=r"/configmaps$")
+    t = time.time()
+    srv.fail_next_watches(1, "http")
+    srv.close_watches(clean=True)
+    p.wait(lambda: len(p.relists) == 1, what="the relist")
+    p.wait(lambda: sum(1 for line in p.lines if line.startswith("PAGE")) == 4,
+           what="the relist's first page", timeout=20)
+    srv.delete("configmaps", "p0000", namespace=NS)
+    srv.delete("configmaps", "p1100", namespace=NS)
+    create(srv, "newer")
+    srv.compact()
+    p.wait(lambda: p.syncs == 2, what="the second SYNC", timeout=30)
+    assert p.relists == ["gone", "continue-expired"], p.dump()
+    m.update()
+    # The aborted list's page saw p0000; the sweep after the complete list
+    # removed it all the same, and p1100 (never seen again) too.
+    assert [pg for pg in m.pages[3:]] == [(500, "first"), (500, "first"), (500, "more"),
+                                         (202, "more")], m.pages
+    assert "default/p0000" not in m.model and "default/p1100" not in m.model
+    assert "default/newer" in m.model
+    assert m.model == _list(srv)
+    qs = [parse_qs(r["query"]) for r in lists(srv, t)]
+    assert "continue" not in qs[0] and "continue" in qs[1] and "continue" not in qs[2], qs
+    # And the watch goes on from there.
+    create(srv, "after")
+    p.wait(lambda: any(e[1] == "default/after" for e in p.events), what="ADDED after")
