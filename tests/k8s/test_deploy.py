@@ -326,10 +326,15 @@ def test_the_allocators_run_with_the_least_they_need():
         cmd = c[probe]["exec"]["command"]
         assert cmd[0] == "bgplbctl" and cmd[-1] == "status", cmd
         assert arg_of({"args": cmd}, "--server") == f"http://{cfg['status-listen']}"
-    (m,) = c["volumeMounts"]
+    # The daemon file, and an emptyDir where kubernetes.last-good-config
+    # points (the root filesystem is read-only): nothing else.
+    m, st = c["volumeMounts"]
+    vols = {v["name"]: v for v in spec["volumes"]}
     assert m["mountPath"] == c["args"][1] and m["subPath"] == "bgplbd.yaml"
-    assert {v["name"]: v for v in spec["volumes"]}[m["name"]]["configMap"]["name"] == \
-        "bgplb-daemon"
+    assert vols[m["name"]]["configMap"]["name"] == "bgplb-daemon"
+    assert st["mountPath"] == os.path.dirname(cfg["kubernetes"]["last-good-config"])
+    assert vols[st["name"]] == {"name": st["name"], "emptyDir": {}}
+    assert len(vols) == 2
     assert spec["terminationGracePeriodSeconds"] >= 2 * shutdown_ms() / 1000
 
 
