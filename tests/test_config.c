@@ -145,7 +145,8 @@ static const char *const goldens[] = {
 	"err-no-configmap", "err-ranges", "err-refs", "err-semantic",
 	"err-services", "err-syntax", "err-syntax-unclosed", "err-timers",
 	"err-types", "err-unknown-key", "err-values", "err-status-exposed",
-	"err-password", "k8s-daemon", "err-k8s-daemon",
+	"err-password", "k8s-daemon", "err-k8s-daemon", "health",
+	"err-health",
 };
 #define NGOLDENS (int)(sizeof(goldens) / sizeof(goldens[0]))
 
