@@ -34,6 +34,10 @@ struct plan_service {
 	enum cfg_traffic_policy policy;
 	const struct cfg_endpoint *endpoints;	/* ready endpoints per node */
 	size_t		 nendpoints;
+	/* Nodes that may not serve it now (failing health check), this one
+	 * included: no BGP route from them, never its layer 2 owner. */
+	const char *const *down;
+	size_t		 ndown;
 };
 
 struct plan_input {
