@@ -211,6 +211,31 @@ arm_tick(struct health_check *hc)
 	event_add(hc->tick, &tv);
 }
 
+/*
+ * The first probe soon, not an interval later; checks started together
+ * (a start-up, a reload adding many) are spread over their first interval
+ * (up to 1 s), so hundreds of them never probe in the same instant.
+ */
+static void
+on_first(evutil_socket_t fd, short what, void *arg)
+{
+	struct health_check *hc = arg;
+
+	arm_tick(hc);
+	on_tick(-1, EV_TIMEOUT, hc);
+}
+
+static void
+first_probe(struct health_check *hc)
+{
+	uint32_t span = hc->cfg.interval_ms < 1000 ? hc->cfg.interval_ms : 1000;
+	uint32_t ms = hc->run->nchecks > 1 ? (uint32_t)random() % span : 0;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	hc->tick = evtimer_new(hc->run->base, on_first, hc);
+	evtimer_add(hc->tick, &tv);
+}
+
 struct health_runner *
 health_runner_new(struct event_base *base)
 {
@@ -253,9 +278,7 @@ health_check_new(struct health_runner *run, const char *name,
 	hc->since = time(NULL);
 	hc->deadline = evtimer_new(run->base, on_deadline, hc);
 	run->nchecks++;
-	arm_tick(hc);
-	/* The first probe at once (next loop turn), not an interval later. */
-	event_active(hc->tick, EV_TIMEOUT, 0);
+	first_probe(hc);
 	return hc;
 }
 
