@@ -376,3 +376,150 @@ def test_two_hundred_checks_cost_little(daemon_factory, tmp_path, srv):
     share = (cpu() - c0) / (time.time() - t0)
     print(f"\n201 checks (400/s): bgplbd uses {share * 100:.1f}% of a CPU")
     assert share < 0.5
+
+
+# ---- BGP with FRR -----------------------------------------------------------
+
+def frr_lab(tmp_path, nodes):
+    from test_bgp import Lab
+    if os.geteuid() != 0:
+        pytest.skip("needs root for network namespaces")
+    lab = Lab(tmp_path, nodes)
+    try:
+        lab.start_router("frr")
+    except BaseException:
+        lab.close()
+        raise
+    return lab
+
+
+def with_check(text, service, check):
+    """Insert a health-check block after `service`'s addresses line."""
+    lines = text.splitlines()
+    i = next(i for i, l in enumerate(lines) if l == f"  - name: {service}")
+    j = next(j for j in range(i, len(lines)) if lines[j].startswith("    addresses:"))
+    lines[j + 1:j + 1] = ["    health-check:"] + check.splitlines()
+    return "\n".join(lines) + "\n"
+
+
+def test_bgp_withdraw_and_reannounce_frr(tmp_path):
+    from test_bgp import established_both, have_prefixes, node_config, A4, B4
+    lab = frr_lab(tmp_path, 1)
+    try:
+        node = lab.nodes[0]
+        srv = Srv(node.ns, tmp_path)
+        cfg = tmp_path / "node1.yaml"
+        write(cfg, with_check(node_config(node, {"dns/a": [A4], "dns/b": [B4]}),
+                              "dns/a", http_check()))
+        dm = Daemon(node.ns, cfg, tmp_path)
+        lab.daemons[node.index] = dm
+        dm.start()
+        established_both(lab, node)
+        have_prefixes(lab, [A4, B4])
+        up_since = lab.router.neighbor(node.v4).get("bgpTimerUpEstablishedEpoch")
+        t0 = time.time()
+        srv.set("fail")
+        have_prefixes(lab, [B4], gone=[A4])
+        print(f"\nBGP: {A4} withdrawn at FRR {time.time() - t0:.2f}s after the "
+              "endpoint failed (fall 2 x 200ms)")
+        assert time.time() - t0 < 3
+        srv.set("ok")
+        have_prefixes(lab, [A4, B4])
+        # The session never flapped.
+        assert lab.router.established(node.v4)
+        assert lab.router.neighbor(node.v4).get("bgpTimerUpEstablishedEpoch") == up_since
+        assert dm.json("/v1/peers")[0]["state"] == "Established"
+        srv.stop()
+    finally:
+        lab.close()
+
+
+# ---- layer 2 ----------------------------------------------------------------
+
+L2_NODES = {"node-a": "10.77.0.2", "node-b": "10.77.0.3"}
+
+
+def l2_config(node, key, check):
+    members = "\n".join(f"      - {{name: {n}, address: {a}:7946}}"
+                        for n, a in L2_NODES.items())
+    return f"""pools:
+  - name: vip
+    protocol: layer2
+    addresses: [10.77.0.100-10.77.0.120]
+    auto-assign: false
+services:
+  - name: {SVC}
+    pool: vip
+    addresses: [10.77.0.100]
+    health-check:
+{check}
+  - name: {OTHER}
+    pool: vip
+    addresses: [10.77.0.101]
+layer2:
+  interfaces: [eth0]
+  membership:
+    listen: {L2_NODES[node]}:7946
+    key-file: {key}
+    interval: 100ms
+    dead-after: 500ms
+    members:
+{members}
+"""
+
+
+def test_layer2_unhealthy_node_loses_the_address(tmp_path):
+    need("arping")
+    from test_l2 import arping, mac_of
+    lan = Lan()
+    daemons, srvs = {}, {}
+    try:
+        key = tmp_path / "key"
+        write(key, secrets.token_hex(32) + "\n")
+        for n, a in L2_NODES.items():
+            ns = lan.add_node(n, a + "/24", [])
+            srvs[n] = Srv(ns, tmp_path, name=n)
+            cfg = tmp_path / f"{n}.yaml"
+            write(cfg, l2_config(n, key, http_check()))
+            daemons[n] = Daemon(ns, cfg, tmp_path, node=n)
+            daemons[n].start()
+
+        def owners():
+            o = {n: svc(d)["announcing_node"] for n, d in daemons.items()}
+            return o if len(set(o.values())) == 1 and None not in o.values() else None
+        owner = wait_until(owners, timeout=10, what="agreed owner")["node-a"]
+        other = next(n for n in L2_NODES if n != owner)
+        def answers(node):
+            macs = arping(lan, "10.77.0.100", count=2)
+            return bool(macs) and set(macs) == {mac_of(lan.nodes[node], "eth0")}
+        wait_until(lambda: answers(owner), timeout=5, what="owner answers ARP")
+        other_owner = svc(daemons[owner], OTHER)["announcing_node"]
+        t0 = time.time()
+        srvs[owner].set("fail")
+        wait_until(lambda: (owners() or {}).get("node-a") == other, timeout=5,
+                   interval=0.05, what=f"{other} owns the address at both nodes")
+        took = time.time() - t0
+        print(f"\nlayer 2: the address moved {took:.2f}s after {owner}'s endpoint "
+              "failed (fall 2 x 200ms)")
+        assert took < 3
+        wait_until(lambda: answers(other), timeout=5, what="the healthy node answers ARP")
+        # The membership status says what the failing node reported.
+        m = daemons[other].json("/v1/status")["membership"]["members"]
+        assert [x["services_down"] for x in m if x["name"] == owner] == [1], m
+        # The other service did not move.
+        assert all(svc(d, OTHER)["announcing_node"] == other_owner
+                   for d in daemons.values())
+        # Both failing: nobody answers for it.
+        srvs[other].set("fail")
+        wait_until(lambda: all(svc(d)["announcing_node"] is None
+                               for d in daemons.values()), timeout=5, what="no owner")
+        srvs[owner].set("ok")
+        srvs[other].set("ok")
+        wait_until(lambda: (owners() or {}).get("node-a") == owner, timeout=5,
+                   what="the first owner back")
+    finally:
+        for d in daemons.values():
+            d.stop(signal.SIGKILL)
+        for s in srvs.values():
+            s.stop()
+        lan.delete()
