@@ -205,6 +205,7 @@ enum cfg_check_kind {
 struct cfg_health {
 	enum cfg_check_kind kind;
 	char		*url;			/* http */
+	char		*ca_file;		/* http: CA bundle; NULL: system's */
 	struct addr	 addr;			/* tcp */
 	uint16_t	 port;
 	char		**argv;			/* exec: argv[0] an absolute path */

@@ -133,9 +133,11 @@ emit_health(FILE *f, const struct cfg_health *h)
 	if (h->kind == CFG_CHECK_NONE)
 		return;
 	fputs("    health-check:\n", f);
-	if (h->kind == CFG_CHECK_HTTP)
+	if (h->kind == CFG_CHECK_HTTP) {
 		key_str(f, 6, "http", h->url);
-	else if (h->kind == CFG_CHECK_TCP)
+		if (h->ca_file != NULL)
+			key_str(f, 6, "ca-file", h->ca_file);
+	} else if (h->kind == CFG_CHECK_TCP)
 		key_hostport(f, 6, "tcp", &h->addr, h->port);
 	else
 		key_strlist(f, 6, "exec", h->argv, h->nargv);

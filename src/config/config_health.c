@@ -1,7 +1,7 @@
 /*
  * config_health.c - services[].health-check: (embedded mode): exactly one
- * kind of check (http URL, tcp IP:PORT, or exec argv without a shell), its
- * interval and timeout, and the rise/fall counts of the state machine
+ * kind of check (http URL with an optional CA file, tcp IP:PORT, or exec
+ * argv without a shell), its interval and timeout, and the rise/fall counts of the state machine
  * (src/health.c).  Defaults live in config_priv.h.
  */
 #include <stdlib.h>
@@ -12,10 +12,11 @@
 
 enum {
 	HC_HTTP, HC_TCP, HC_EXEC, HC_INTERVAL, HC_TIMEOUT, HC_RISE, HC_FALL,
-	HC__N
+	HC_CA, HC__N
 };
 static const char *const hc_keys[HC__N] = {
 	"http", "tcp", "exec", "interval", "timeout", "rise", "fall",
+	"ca-file",
 };
 
 static void
@@ -96,6 +97,13 @@ cfg_walk_health(struct lctx *c, const struct ynode *n, struct cfg_health *h)
 	} else {
 		h->kind = CFG_CHECK_EXEC;
 		walk_exec(c, v[HC_EXEC], h);
+	}
+	if (cfg_get_str(c, "ca-file", v[HC_CA], &h->ca_file) == 0 &&
+	    h->ca_file != NULL && h->kind != CFG_CHECK_HTTP) {
+		size_t o2 = cfg_path_key(c, "ca-file");
+
+		cfg_err(c, v[HC_CA], "only an http check takes a CA file");
+		cfg_path_pop(c, o2);
 	}
 	if (cfg_get_dur(c, "interval", v[HC_INTERVAL], &h->interval_ms) == 0 &&
 	    h->interval_ms < 100) {

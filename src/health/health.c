@@ -266,6 +266,7 @@ health_check_new(struct health_runner *run, const char *name,
 	hc->name = xstrdup(name);
 	hc->cfg = *cfg;
 	hc->cfg.url = xstrdup(cfg->url);
+	hc->cfg.ca_file = xstrdup(cfg->ca_file);
 	if (cfg->nargv > 0) {
 		hc->cfg.argv = xcalloc(cfg->nargv + 1, sizeof(char *));
 		for (size_t i = 0; i < cfg->nargv; i++)
@@ -294,6 +295,7 @@ health_check_free(struct health_check *hc)
 	event_free(hc->deadline);
 	hc->run->nchecks--;
 	free(hc->cfg.url);
+	free(hc->cfg.ca_file);
 	for (size_t i = 0; i < hc->cfg.nargv; i++)
 		free(hc->cfg.argv[i]);
 	free(hc->cfg.argv);
@@ -309,7 +311,10 @@ health_check_same_target(const struct health_check *hc,
 		return false;
 	switch (c->kind) {
 	case CFG_CHECK_HTTP:
-		return strcmp(hc->cfg.url, c->url) == 0;
+		return strcmp(hc->cfg.url, c->url) == 0 &&
+		    (hc->cfg.ca_file == NULL) == (c->ca_file == NULL) &&
+		    (c->ca_file == NULL || strcmp(hc->cfg.ca_file,
+		    c->ca_file) == 0);
 	case CFG_CHECK_TCP:
 		return addr_eq(&hc->cfg.addr, &c->addr) &&
 		    hc->cfg.port == c->port;

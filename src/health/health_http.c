@@ -176,6 +176,8 @@ health_http_start(struct health_check *hc, char *err, size_t errlen)
 #else
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
 #endif
+	if (hc->cfg.ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, hc->cfg.ca_file);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "bgplbd-health/" BGPLB_VERSION);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
 	if (curl_multi_add_handle(r->multi, e) != CURLM_OK) {
