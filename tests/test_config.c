@@ -281,6 +281,8 @@ START_TEST(test_examples)
 	chdir_to("examples");
 	ck_assert_int_eq(glob("*.yaml", 0, NULL, &g), 0);
 	ck_assert_int_eq(glob("*.yml", GLOB_APPEND, NULL, &g), 0);
+	ck_assert_int_eq(glob("control-plane-vip/*.yaml", GLOB_APPEND, NULL,
+	    &g), 0);
 	for (size_t i = 0; i < g.gl_pathc; i++) {
 		struct cfg_errors errs = { 0 };
 		struct cfg *c = cfg_load_file(g.gl_pathv[i], &errs);
