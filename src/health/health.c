@@ -122,8 +122,17 @@ elapsed_ms(const struct timespec *since)
 	    (uint64_t)((now.tv_nsec - since->tv_nsec) / 1000000);
 }
 
-void
-health_probe_done(struct health_check *hc, bool ok, const char *reason)
+/* Whatever a probe in flight holds, whatever its kind. */
+static void
+probe_stop(struct health_check *hc)
+{
+	health_tcp_stop(hc);
+	health_http_stop(hc);
+	health_exec_stop(hc);
+}
+
+static void
+probe_done(struct health_check *hc, bool ok, const char *reason)
 {
 	enum health_state was = hc->sm.state;
 
@@ -131,7 +140,7 @@ health_probe_done(struct health_check *hc, bool ok, const char *reason)
 		return;
 	hc->running = false;
 	evtimer_del(hc->deadline);
-	health_probe_stop(hc);
+	probe_stop(hc);
 	hc->last_ms = elapsed_ms(&hc->started);
 	hc->nchecks++;
 	if (!ok) {
@@ -164,7 +173,7 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 
 	hc->ntimeouts++;
 	snprintf(why, sizeof(why), "timeout after %ums", hc->cfg.timeout_ms);
-	health_probe_done(hc, false, why);
+	probe_done(hc, false, why);
 }
 
 static void
@@ -196,7 +205,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		break;
 	}
 	if (rc == -1)
-		health_probe_done(hc, false, err);
+		probe_done(hc, false, err);
 }
 
 static void
@@ -275,6 +284,7 @@ health_check_new(struct health_runner *run, const char *name,
 	health_sm_init(&hc->sm, cfg->rise, cfg->fall);
 	hc->cb = cb;
 	hc->cbarg = arg;
+	hc->done = probe_done;
 	hc->fd = hc->pidfd = hc->outfd = -1;
 	hc->since = time(NULL);
 	hc->deadline = evtimer_new(run->base, on_deadline, hc);
@@ -289,7 +299,7 @@ health_check_free(struct health_check *hc)
 	if (hc == NULL)
 		return;
 	hc->running = false;
-	health_probe_stop(hc);
+	probe_stop(hc);
 	if (hc->tick != NULL)
 		event_free(hc->tick);
 	event_free(hc->deadline);

@@ -108,7 +108,7 @@ discard(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* Finished transfers; health_probe_done removes each handle. */
+/* Finished transfers; the check's done() removes each handle. */
 static void
 collect(struct health_runner *r)
 {
@@ -128,12 +128,12 @@ collect(struct health_runner *r)
 		if (m->data.result != CURLE_OK) {
 			snprintf(why, sizeof(why), "%s", hc->curl_err[0] != '\0' ?
 			    hc->curl_err : curl_easy_strerror(m->data.result));
-			health_probe_done(hc, false, why);
+			hc->done(hc, false, why);
 			continue;
 		}
 		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
 		snprintf(why, sizeof(why), "HTTP status %ld", code);
-		health_probe_done(hc, code >= 200 && code <= 299, why);
+		hc->done(hc, code >= 200 && code <= 299, why);
 	}
 }
 

@@ -3,11 +3,12 @@
  * interface between the scheduler (health.c) and the probes
  * (health_http.c: libcurl multi; health_probe.c: TCP connect and exec).
  *
- * A probe is started by health_KIND_start() and ends exactly once, by
- * health_probe_done() (called by the probe itself on a result, or by the
- * scheduler's timeout); health_probe_stop() releases whatever a probe in
- * flight holds (socket, curl handle, process group, pipe) and is safe to
- * call when none is running.
+ * A probe is started by health_KIND_start() and ends exactly once, by the
+ * check's done() (the scheduler's, called by the probe itself on a result,
+ * or by the scheduler at the timeout); health_KIND_stop() releases what a
+ * probe of that kind holds in flight (socket, curl handle, process group,
+ * pipe) and is safe to call when none is running.  The probes know the
+ * scheduler only by that pointer.
  */
 #ifndef BGPLB_HEALTH_PRIV_H
 #define BGPLB_HEALTH_PRIV_H
@@ -38,6 +39,8 @@ struct health_check {
 	struct health_sm sm;
 	health_cb	 cb;
 	void		*cbarg;
+	/* A probe's result (health.c's); reason NULL when ok. */
+	void		(*done)(struct health_check *, bool ok, const char *reason);
 	struct event	*tick;		/* every interval: start a probe */
 	struct event	*deadline;	/* the probe's timeout */
 	time_t		 since;
@@ -65,9 +68,6 @@ struct health_check {
 	int		 status;
 };
 
-/* health.c */
-void	health_probe_done(struct health_check *, bool ok, const char *reason);
-
 /* health_http.c */
 int	health_http_start(struct health_check *, char *err, size_t errlen);
 void	health_http_stop(struct health_check *);
@@ -76,7 +76,7 @@ void	health_http_runner_free(struct health_runner *);
 /* health_probe.c */
 int	health_tcp_start(struct health_check *, char *err, size_t errlen);
 int	health_exec_start(struct health_check *, char *err, size_t errlen);
-/* Everything a probe in flight holds, whatever its kind. */
-void	health_probe_stop(struct health_check *);
+void	health_tcp_stop(struct health_check *);
+void	health_exec_stop(struct health_check *);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * health_probe.c - TCP and exec checks, and stopping any probe in flight.
+ * health_probe.c - TCP and exec checks: starting and stopping a probe.
  *
  * TCP: a non-blocking connect; the socket turning writable with SO_ERROR 0
  * is up.  Exec: fork, then in the child - its own session (so the whole
@@ -9,8 +9,8 @@
  * exec from regaining any), an environment of PATH only - and execve of
  * the configured argv: no shell.  The parent watches a pidfd for the exit
  * and the pipe for output, keeping the first HEALTH_OUT_MAX bytes and
- * draining the rest; at the timeout the scheduler stops the probe, which
- * sends SIGKILL to the process group and reaps it.  Nothing here blocks:
+ * draining the rest; at the timeout the scheduler stops the probe
+ * (health_exec_stop), which sends SIGKILL to the process group and reaps it.  Nothing here blocks:
  * a check that hangs costs a timer and a process until its timeout.
  */
 #include <sys/socket.h>
@@ -68,11 +68,11 @@ on_connect(evutil_socket_t fd, short what, void *arg)
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == -1)
 		soerr = errno;
 	if (soerr == 0) {
-		health_probe_done(hc, true, NULL);
+		hc->done(hc, true, NULL);
 		return;
 	}
 	snprintf(why, sizeof(why), "connect: %s", strerror(soerr));
-	health_probe_done(hc, false, why);
+	hc->done(hc, false, why);
 }
 
 int
@@ -135,7 +135,7 @@ exec_maybe_done(struct health_check *hc, bool force)
 	if (!hc->exited || (hc->outfd != -1 && !force))
 		return;
 	exit_reason(hc, why, sizeof(why));
-	health_probe_done(hc, WIFEXITED(hc->status) &&
+	hc->done(hc, WIFEXITED(hc->status) &&
 	    WEXITSTATUS(hc->status) == 0, why);
 }
 
@@ -310,7 +310,7 @@ reap_later(struct health_check *hc)
 }
 
 void
-health_probe_stop(struct health_check *hc)
+health_tcp_stop(struct health_check *hc)
 {
 	if (hc->io != NULL) {
 		event_free(hc->io);
@@ -320,7 +320,11 @@ health_probe_stop(struct health_check *hc)
 		close(hc->fd);
 		hc->fd = -1;
 	}
-	health_http_stop(hc);
+}
+
+void
+health_exec_stop(struct health_check *hc)
+{
 	if (hc->pid > 0) {
 		/* Its whole session: a shell script's children too. */
 		kill(-hc->pid, SIGKILL);

@@ -77,9 +77,16 @@ class Client(threading.Thread):
                 return t
         return None
 
-    def summary(self, t0):
-        after = [w for t, w in self.log if t >= t0]
-        return sum(1 for w in after if w is None), len(after)
+    def recovered(self, t0, first, settle):
+        """When the client was answered by another host than `first` after
+        t0; then `settle` seconds more of requests, and the client stops.
+        Returns (that time, failures after it, requests after it)."""
+        t_ok = wait_until(lambda: self.first_ok_after(t0, first), timeout=BOUND + 2,
+                          interval=0.02, what="the client reaching another host")
+        time.sleep(settle)
+        self.stop()
+        after = [w for t, w in self.log if t >= t_ok]
+        return t_ok, sum(1 for w in after if w is None), len(after)
 
 
 def vip_on_lo(ns, vip):
@@ -141,6 +148,10 @@ def test_layer2_vip_moves_when_the_api_server_stops(tmp_path):
         def owner():
             o = {svc(d, API)["announcing_node"] for d in daemons.values()}
             return o.pop() if len(o) == 1 and None not in o else None
+        # Every API server ready first: while one is pending the others own it.
+        for d in daemons.values():
+            wait_until(lambda: svc(d, API)["health"]["state"] == "up", timeout=10,
+                       what="the API server ready")
         first = wait_until(owner, timeout=10, what="one agreed owner")
         client = Client(lan.client, L2_VIP)
         client.start()
@@ -152,11 +163,7 @@ def test_layer2_vip_moves_when_the_api_server_stops(tmp_path):
         second = wait_until(lambda: (owner() not in (None, first)) and owner(),
                             timeout=BOUND + 2, interval=0.02, what="a new owner")
         moved = time.time() - t0
-        t_ok = wait_until(lambda: client.first_ok_after(t0, first), timeout=BOUND + 2,
-                          interval=0.02, what="the client reaching another host")
-        time.sleep(1.0)
-        client.stop()
-        fails, total = client.summary(t_ok)
+        t_ok, fails, total = client.recovered(t0, first, 1.0)
         print(f"\nlayer 2 control-plane VIP: {first}'s API server stopped; "
               f"{second} owns {L2_VIP} after {moved:.2f}s, the client is answered "
               f"again after {t_ok - t0:.2f}s (configured: fall 2 x 200ms + "
@@ -254,11 +261,7 @@ def test_bgp_vip_withdrawn_when_the_api_server_stops(tmp_path):
         lab.until(lambda: first_ip not in nexthops() and len(nexthops()) == 2,
                   timeout=BOUND + 2, interval=0.02, what=f"{first}'s path withdrawn")
         withdrawn = time.time() - t0
-        t_ok = wait_until(lambda: client.first_ok_after(t0, first), timeout=BOUND + 2,
-                          interval=0.02, what="the client reaching another host")
-        time.sleep(2.0)
-        client.stop()
-        fails, total = client.summary(t_ok)
+        t_ok, fails, total = client.recovered(t0, first, 2.0)
         print(f"\nBGP control-plane VIP: {first}'s API server stopped; its path "
               f"withdrawn at the router after {withdrawn:.2f}s, the client "
               f"answered again after {t_ok - t0:.2f}s (configured: fall 2 x "

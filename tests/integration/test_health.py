@@ -482,11 +482,26 @@ def test_layer2_unhealthy_node_loses_the_address(tmp_path):
             cfg = tmp_path / f"{n}.yaml"
             write(cfg, l2_config(n, key, http_check()))
             daemons[n] = Daemon(ns, cfg, tmp_path, node=n)
-            daemons[n].start()
+        # node-a alone owns everything; node-b starts with its check failing:
+        # its very first heartbeat already says so, node-a never hands it
+        # the address (not even for the moment before node-b's first plan).
+        daemons["node-a"].start()
+        wait_state(daemons["node-a"], "up")
+        srvs["node-b"].set("fail")
+        daemons["node-b"].start()
+        wait_until(lambda: "node-b" in daemons["node-a"].json("/v1/status")
+                   ["membership"]["alive"], timeout=5, what="node-b alive at node-a")
+        wait_state(daemons["node-b"], "down")
+        assert "10.77.0.100: owner is now node-b" not in daemons["node-a"].log()
+        assert svc(daemons["node-b"])["announcing_node"] == "node-a"
+        srvs["node-b"].set("ok")
 
         def owners():
             o = {n: svc(d)["announcing_node"] for n, d in daemons.items()}
             return o if len(set(o.values())) == 1 and None not in o.values() else None
+        # Both checks up first: while one is pending the other owns it.
+        for d in daemons.values():
+            wait_state(d, "up")
         owner = wait_until(owners, timeout=10, what="agreed owner")["node-a"]
         other = next(n for n in L2_NODES if n != owner)
         def answers(node):
