@@ -114,7 +114,10 @@ sync_checks(struct file_source *fs, const struct cfg *ncfg)
 		if (fc != NULL) {
 			log_info("health", "service %s: the check changed; it "
 			    "starts again", s->name);
-			fcheck_free(fs, fc);
+			/* Out of the map now, freed with the unkept below
+			 * (it is in `all`). */
+			smap_del(&fs->checks, &fc->ent);
+			fc->keep = false;
 		}
 		if (fs->health == NULL)
 			fs->health = health_runner_new(core_base(fs->core));

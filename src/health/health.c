@@ -262,6 +262,7 @@ health_runner_free(struct health_runner *r)
 	if (r->nchecks != 0)
 		fatalx("health_runner_free: %zu checks left", r->nchecks);
 	health_http_runner_free(r);
+	health_exec_runner_free(r);
 	free(r);
 }
 

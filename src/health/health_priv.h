@@ -30,6 +30,7 @@ struct health_runner {
 	void		*multi;		/* CURLM *, created on first use */
 	struct event	*curl_timer;
 	size_t		 nchecks;
+	void		*reapers;	/* killed programs not yet exited */
 };
 
 struct health_check {
@@ -78,5 +79,7 @@ int	health_tcp_start(struct health_check *, char *err, size_t errlen);
 int	health_exec_start(struct health_check *, char *err, size_t errlen);
 void	health_tcp_stop(struct health_check *);
 void	health_exec_stop(struct health_check *);
+/* Reap the killed programs still running (blocks for their exit). */
+void	health_exec_runner_free(struct health_runner *);
 
 #endif

@@ -272,7 +272,36 @@ struct reaper {
 	pid_t		 pid;
 	int		 pidfd;
 	struct event	*ev;
+	struct health_runner *run;
+	struct reaper	*next;
 };
+
+static void
+reaper_free(struct reaper *r)
+{
+	struct reaper **pp = (struct reaper **)&r->run->reapers;
+
+	while (*pp != r)
+		pp = &(*pp)->next;
+	*pp = r->next;
+	event_free(r->ev);
+	close(r->pidfd);
+	free(r);
+}
+
+void
+health_exec_runner_free(struct health_runner *run)
+{
+	int st;
+
+	/* SIGKILLed already: exiting is a matter of moments. */
+	while (run->reapers != NULL) {
+		struct reaper *r = run->reapers;
+
+		waitpid(r->pid, &st, 0);
+		reaper_free(r);
+	}
+}
 
 static void
 on_reap(evutil_socket_t fd, short what, void *arg)
@@ -282,9 +311,7 @@ on_reap(evutil_socket_t fd, short what, void *arg)
 
 	if (waitpid(r->pid, &st, WNOHANG) == 0)
 		return;
-	event_free(r->ev);
-	close(r->pidfd);
-	free(r);
+	reaper_free(r);
 }
 
 static void
@@ -307,6 +334,9 @@ reap_later(struct health_check *hc)
 	r->ev = event_new(hc->run->base, r->pidfd, EV_READ | EV_PERSIST,
 	    on_reap, r);
 	event_add(r->ev, NULL);
+	r->run = hc->run;
+	r->next = hc->run->reapers;
+	hc->run->reapers = r;
 }
 
 void

@@ -260,6 +260,12 @@ wait
             wait_until(lambda: pid_gone(int(p)), timeout=2, what=f"pid {p} killed")
     m = d.get("/metrics")
     assert re.search(r'bgplb_health_check_timeouts_total\{service="dns/anycast"\} [1-9]', m)
+    # An orderly stop with a hung program running: it is killed, the
+    # daemon exits 0 (and, under ASan, leaks nothing).
+    assert d.stop() == 0, d.log()
+    last = pids.read_text().splitlines()[-1].split()
+    for p in last:
+        wait_until(lambda: pid_gone(int(p)), timeout=2, what=f"pid {p} killed at exit")
 
 
 # ---- hang (http) ------------------------------------------------------------
