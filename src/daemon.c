@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bgplb/hmap.h"
 #include "bgplb/l2.h"
 #include "bgplb/log.h"
 #include "bgplb/util.h"
@@ -152,6 +153,82 @@ membership_nodes(struct core *d, const struct cfg *cfg, struct plan_node **out)
 }
 
 /*
+ * This node's services that it may not serve now (the source's may_serve),
+ * as hashes of their names, to membership: they go with every heartbeat.
+ * Also called before membership is (re)configured, whose first heartbeat
+ * must not call a starting node fit for services it has not checked yet.
+ */
+static void
+local_down(struct core *d, const struct core_service *svcs, size_t n)
+{
+	uint64_t *mine = NULL;
+	size_t nmine = 0;
+
+	if (d->members == NULL)
+		return;
+	for (size_t i = 0; d->src != NULL && d->src->may_serve != NULL &&
+	    i < n; i++) {
+		const char *name = svcs[i].cfg->name;
+
+		if (svcs[i].assign.naddrs == 0 ||
+		    d->src->may_serve(d->src_ctx, &svcs[i]))
+			continue;
+		mine = xreallocarray(mine, nmine + 1, sizeof(*mine));
+		mine[nmine++] = hmap_hash(name, strlen(name));
+	}
+	l2_membership_set_down(d->members, mine, nmine);
+	free(mine);
+}
+
+/*
+ * Which nodes may not serve each service now (struct plan_service.down):
+ * this node when the source's may_serve says no, and every live member
+ * whose heartbeats say so.  This node's list goes to membership (hashes of
+ * the names), so the other members leave it out too.  The names in *flat
+ * stay valid during plan_build: this node's, membership's, the config's.
+ */
+static void
+fill_down(struct core *d, const struct core_service *svcs, size_t n,
+    struct plan_service *ps, const size_t *idx, size_t k,
+    const struct plan_node *nodes, size_t nn, const char ***flat)
+{
+	bool ask = d->src != NULL && d->src->may_serve != NULL;
+	bool members = d->members != NULL &&
+	    l2_membership_reported_down(d->members) > 0;
+	size_t *off, nflat = 0, cap = 0;
+
+	*flat = NULL;
+	local_down(d, svcs, n);
+	if (!ask && !members)
+		return;
+	off = xcalloc(k + 1, sizeof(*off));
+	for (size_t j = 0; j < k; j++) {
+		const struct core_service *s = &svcs[idx[j]];
+		const char *name = s->cfg->name;
+		uint64_t h = hmap_hash(name, strlen(name));
+
+		off[j] = nflat;
+		if (nflat + nn + 1 > cap) {
+			cap = (cap + nn + 1) * 2;
+			*flat = xreallocarray(*flat, cap, sizeof(**flat));
+		}
+		if (ask && !d->src->may_serve(d->src_ctx, s))
+			(*flat)[nflat++] = d->node;
+		for (size_t m = 0; members && m < nn; m++)
+			if (strcmp(nodes[m].name, d->node) != 0 &&
+			    l2_membership_member_down(d->members, nodes[m].name,
+			    h))
+				(*flat)[nflat++] = nodes[m].name;
+	}
+	off[k] = nflat;
+	for (size_t j = 0; j < k; j++) {
+		ps[j].down = *flat + off[j];
+		ps[j].ndown = off[j + 1] - off[j];
+	}
+	free(off);
+}
+
+/*
  * The plan for these services under cfg, on the nodes the source names
  * (or membership, where the source has no say).  A node that may not
  * announce plans no service at all.
@@ -161,7 +238,9 @@ build_plan(struct core *d, const struct cfg *cfg,
     const struct core_service *svcs, size_t n)
 {
 	struct plan_service *ps = xcalloc(n, sizeof(*ps));
+	size_t *idx = xcalloc(n, sizeof(*idx));
 	struct plan_node *nodes = NULL;
+	const char **flat = NULL;
 	struct plan_input in;
 	struct plan *np;
 	size_t k = 0, nn;
@@ -178,6 +257,7 @@ build_plan(struct core *d, const struct cfg *cfg,
 		ps[k].endpoints = svcs[i].cfg->endpoints;
 		ps[k].nendpoints = svcs[i].cfg->nendpoints;
 		ps[k].no_endpoints = svcs[i].cfg->no_endpoints;
+		idx[k] = i;
 		k++;
 	}
 	if (d->src != NULL && d->src->nodes != NULL)
@@ -186,6 +266,7 @@ build_plan(struct core *d, const struct cfg *cfg,
 		nn = membership_nodes(d, cfg, &nodes);
 	if (d->src != NULL && d->src->may_announce != NULL)
 		may = d->src->may_announce(d->src_ctx);
+	fill_down(d, svcs, n, ps, idx, k, nodes, nn, &flat);
 	memset(&in, 0, sizeof(in));
 	in.cfg = cfg;
 	in.node = d->node;
@@ -195,7 +276,9 @@ build_plan(struct core *d, const struct cfg *cfg,
 	in.nservices = may ? k : 0;
 	if ((np = plan_build(&in)) == NULL)
 		fatalx("plan_build failed");
+	free(flat);
 	free(nodes);
+	free(idx);
 	free(ps);
 	return np;
 }
@@ -326,6 +409,7 @@ core_submit(struct core *d, struct cfg *ncfg, struct core_service *ns,
 	struct plan *np;
 
 	if (ncfg != NULL) {
+		local_down(d, ns, n);
 		configure_membership(d, ncfg);
 		np = build_plan(d, ncfg, ns, n);
 		for (size_t i = 0; i < d->nannouncers; i++)

@@ -95,6 +95,15 @@ pool_by_addr(const struct cfg *cfg, const struct addr *a, size_t *idx)
 }
 
 static bool
+is_down(const struct plan_service *svc, const char *node)
+{
+	for (size_t i = 0; i < svc->ndown; i++)
+		if (node != NULL && strcmp(svc->down[i], node) == 0)
+			return true;
+	return false;
+}
+
+static bool
 has_endpoints(const struct plan_service *svc, const char *node)
 {
 	if (node == NULL)
@@ -384,6 +393,12 @@ collect(const struct plan_input *in, const struct cfg_kv *my_labels,
 			if (!cfg_selector_match(&pool->node_selector, my_labels,
 			    my_nlabels))
 				continue;
+			/* A service this node can't serve (its health check
+			 * fails here): no BGP route; in layer 2 the owner is
+			 * chosen among the others (fold_l2). */
+			if (pool->protocol != CFG_PROTO_LAYER2 &&
+			    is_down(svc, in->node))
+				continue;
 
 			memset(&c, 0, sizeof(c));
 			c.backend = pool->protocol;
@@ -617,7 +632,7 @@ fail:
 
 /*
  * Layer 2 owner of a run.  Eligible: live nodes matching the pool's node
- * selector that can serve the traffic.  Several services share an address
+ * selector that can serve the traffic (and where it is not down).  Several services share an address
  * only with the allocator's consent (same sharing key); a node can serve the
  * address when it can serve at least one of them (Cluster policy, or a ready
  * endpoint under Local policy), so that one service without endpoints does
@@ -645,8 +660,9 @@ fold_l2(struct plan_route *r, const struct contrib *run, size_t n,
 		    node->nlabels))
 			continue;
 		for (size_t j = 0; j < n && !serves; j++)
-			serves = run[j].svc->policy != CFG_TRAFFIC_LOCAL ||
-			    has_endpoints(run[j].svc, node->name);
+			serves = (run[j].svc->policy != CFG_TRAFFIC_LOCAL ||
+			    has_endpoints(run[j].svc, node->name)) &&
+			    !is_down(run[j].svc, node->name);
 		if (serves)
 			elig[nelig++] = *node;
 	}

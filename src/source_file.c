@@ -9,14 +9,23 @@
  * announced, and submits config and services to the core in one step.
  * The state file makes a restart a restart: the same addresses come back,
  * and the backends are told (BGP graceful restart's R bit).
+ *
+ * Services with a health-check: are checked here (src/health): a check
+ * keeps its state across reloads while its target (URL, address, argv)
+ * stays the same, and every transition makes the core plan again, where
+ * may_serve() leaves this node out for a service whose check is not up
+ * (doc/health.md).
  */
+#include <event2/event.h>
 #include <json-c/json.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bgplb/health.h"
 #include "bgplb/log.h"
+#include "bgplb/smap.h"
 #include "bgplb/source.h"
 #include "bgplb/util.h"
 
@@ -25,7 +34,152 @@
 struct file_source {
 	struct core	*core;
 	char		*state_file;
+	struct health_runner *health;
+	struct smap	 checks;	/* service name -> struct fcheck */
+	struct event	*replan;	/* transitions in one loop turn: one plan */
 };
+
+struct fcheck {
+	struct smap_ent	 ent;		/* key: the service's name */
+	struct health_check *hc;
+	bool		 keep;
+};
+
+/* ---- health checks --------------------------------------------------------- */
+
+static void
+on_replan(evutil_socket_t fd, short what, void *arg)
+{
+	struct file_source *fs = arg;
+
+	core_replan(fs->core);
+}
+
+static void
+on_transition(void *arg, struct health_check *hc)
+{
+	struct file_source *fs = arg;
+
+	if (!core_stopping(fs->core))
+		event_active(fs->replan, EV_TIMEOUT, 0);
+}
+
+static void
+fcheck_free(struct file_source *fs, struct fcheck *fc)
+{
+	smap_del(&fs->checks, &fc->ent);
+	health_check_free(fc->hc);
+	free(fc->ent.key);
+	free(fc);
+}
+
+static void
+free_checks(struct file_source *fs)
+{
+	struct smap_ent **all;
+	size_t n = smap_all(&fs->checks, &all);
+
+	for (size_t i = 0; i < n; i++)
+		fcheck_free(fs, (struct fcheck *)all[i]);
+	free(all);
+}
+
+/*
+ * The checks of a new config: the same target keeps its check (and its
+ * state: a reload does not withdraw a healthy service), with the new
+ * interval, timeout, rise and fall; a new or changed target starts over
+ * (pending: announced after its first rise successes).
+ */
+static void
+sync_checks(struct file_source *fs, const struct cfg *ncfg)
+{
+	struct smap_ent **all;
+	size_t n;
+
+	n = smap_all(&fs->checks, &all);
+	for (size_t i = 0; i < n; i++)
+		((struct fcheck *)all[i])->keep = false;
+	for (size_t i = 0; i < ncfg->nservices; i++) {
+		const struct cfg_service *s = &ncfg->services[i];
+		struct fcheck *fc;
+
+		if (s->health.kind == CFG_CHECK_NONE)
+			continue;
+		fc = (struct fcheck *)smap_get(&fs->checks, s->name);
+		if (fc != NULL && health_check_same_target(fc->hc, &s->health)) {
+			health_check_retune(fc->hc, &s->health);
+			fc->keep = true;
+			continue;
+		}
+		if (fc != NULL) {
+			log_info("health", "service %s: the check changed; it "
+			    "starts again", s->name);
+			/* Out of the map now, freed with the unkept below
+			 * (it is in `all`). */
+			smap_del(&fs->checks, &fc->ent);
+			fc->keep = false;
+		}
+		if (fs->health == NULL)
+			fs->health = health_runner_new(core_base(fs->core));
+		fc = xcalloc(1, sizeof(*fc));
+		fc->ent.key = xstrdup(s->name);
+		fc->hc = health_check_new(fs->health, s->name, &s->health,
+		    on_transition, fs);
+		fc->keep = true;
+		smap_add(&fs->checks, &fc->ent);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!((struct fcheck *)all[i])->keep)
+			fcheck_free(fs, (struct fcheck *)all[i]);
+	free(all);
+}
+
+static struct health_check *
+check_of(const struct file_source *fs, const char *service)
+{
+	struct fcheck *fc;
+
+	if (smap_count(&fs->checks) == 0)
+		return NULL;
+	fc = (struct fcheck *)smap_get(&fs->checks, service);
+	return fc != NULL ? fc->hc : NULL;
+}
+
+static bool
+file_may_serve(void *ctx, const struct core_service *s)
+{
+	struct health_check *hc = check_of(ctx, s->cfg->name);
+
+	return hc == NULL || health_check_up(hc);
+}
+
+static void
+file_service_status(void *ctx, const struct core_service *s,
+    struct json_object *out)
+{
+	struct health_check *hc = check_of(ctx, s->cfg->name);
+
+	if (hc != NULL)
+		json_object_object_add(out, "health", health_check_json(hc));
+}
+
+static void
+file_metrics(void *ctx, struct evbuffer *out)
+{
+	struct file_source *fs = ctx;
+	struct smap_ent **all;
+	struct health_check **hcs;
+	size_t n = smap_all(&fs->checks, &all);
+
+	hcs = xcalloc(n + 1, sizeof(*hcs));
+	for (size_t i = 0; i < n; i++)
+		hcs[i] = ((struct fcheck *)all[i])->hc;
+	health_metrics(hcs, n, out);
+	free(hcs);
+	free(all);
+}
+
+/* ---- allocation and submission ------------------------------------------- */
 
 static char *
 default_state_file(const struct cfg *cfg, const char *config_path,
@@ -171,6 +325,7 @@ file_config_loaded(void *ctx, struct cfg *ncfg, char *buf, size_t len,
 	if (nfail > 0)
 		log_warn("alloc", "%zu of %zu services have no address", nfail, n);
 	save_state(fs, ns, n);
+	sync_checks(fs, ncfg);
 	core_submit(fs->core, ncfg, ns, n, na);
 	free(res);
 	free(errs);
@@ -193,6 +348,8 @@ file_create(struct core *core, const struct cfg *first, char *err,
 	fs->core = core;
 	fs->state_file = default_state_file(first, core_config_path(core),
 	    core_node(core));
+	smap_init(&fs->checks);
+	fs->replan = event_new(core_base(core), -1, 0, on_replan, fs);
 	return fs;
 }
 
@@ -212,6 +369,8 @@ file_status(void *ctx, struct json_object *out)
 
 	json_object_object_add(out, "state_file",
 	    json_object_new_string(fs->state_file));
+	json_object_object_add(out, "health_checks",
+	    json_object_new_int64((int64_t)smap_count(&fs->checks)));
 }
 
 static void
@@ -219,6 +378,8 @@ file_shutdown(void *ctx)
 {
 	struct file_source *fs = ctx;
 
+	/* No program of a check outlives the daemon. */
+	free_checks(fs);
 	core_stopped(fs->core);
 }
 
@@ -229,6 +390,11 @@ file_destroy(void *ctx)
 
 	if (fs == NULL)
 		return;
+	free_checks(fs);
+	smap_fini(&fs->checks);
+	health_runner_free(fs->health);
+	if (fs->replan != NULL)
+		event_free(fs->replan);
 	free(fs->state_file);
 	free(fs);
 }
@@ -239,7 +405,10 @@ const struct source_ops file_source_ops = {
 	.create = file_create,
 	.started = file_started,
 	.config_loaded = file_config_loaded,
+	.may_serve = file_may_serve,
+	.service_status = file_service_status,
 	.status = file_status,
+	.metrics = file_metrics,
 	.shutdown = file_shutdown,
 	.destroy = file_destroy,
 };

@@ -205,6 +205,8 @@ status_json_services(const struct core *d)
 		if (s->err != ALLOC_OK && s->why != NULL)
 			json_object_object_add(o, "error", jstr(s->why));
 		service_routes(d, s->cfg->name, o);
+		if (d->src != NULL && d->src->service_status != NULL)
+			d->src->service_status(d->src_ctx, s, o);
 		json_object_array_add(arr, o);
 	}
 	return arr;

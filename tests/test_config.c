@@ -145,7 +145,8 @@ static const char *const goldens[] = {
 	"err-no-configmap", "err-ranges", "err-refs", "err-semantic",
 	"err-services", "err-syntax", "err-syntax-unclosed", "err-timers",
 	"err-types", "err-unknown-key", "err-values", "err-status-exposed",
-	"err-password", "k8s-daemon", "err-k8s-daemon",
+	"err-password", "k8s-daemon", "err-k8s-daemon", "health",
+	"err-health",
 };
 #define NGOLDENS (int)(sizeof(goldens) / sizeof(goldens[0]))
 
@@ -280,6 +281,8 @@ START_TEST(test_examples)
 	chdir_to("examples");
 	ck_assert_int_eq(glob("*.yaml", 0, NULL, &g), 0);
 	ck_assert_int_eq(glob("*.yml", GLOB_APPEND, NULL, &g), 0);
+	ck_assert_int_eq(glob("control-plane-vip/*.yaml", GLOB_APPEND, NULL,
+	    &g), 0);
 	for (size_t i = 0; i < g.gl_pathc; i++) {
 		struct cfg_errors errs = { 0 };
 		struct cfg *c = cfg_load_file(g.gl_pathv[i], &errs);

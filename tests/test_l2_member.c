@@ -381,6 +381,77 @@ START_TEST(test_sealed_body)
 }
 END_TEST
 
+/* Extensions after the destination (type, 16-bit length, value): the
+ * services down on the sender; unknown types skipped. */
+#define H8(x)	x x x x x x x x
+static const struct {
+	const char	*what;
+	const char	*ext;		/* hex, after body "...0162" */
+	enum l2_member_reject want;
+	size_t		 ndown;
+} ext_cases[] = {
+	{ "none: as before", "", L2_REJ_NONE, 0 },
+	{ "two services down", "01" "0010" "0000000000000001" "ffffffffffffffff",
+	  L2_REJ_NONE, 2 },
+	{ "empty down list", "01" "0000", L2_REJ_NONE, 0 },
+	{ "unknown type skipped", "07" "0002" "abcd", L2_REJ_NONE, 0 },
+	{ "unknown, then down", "07" "0001" "ab" "01" "0008" "0000000000000005",
+	  L2_REJ_NONE, 1 },
+	{ "length not a multiple of 8", "01" "0003" "aabbcc", L2_REJ_MALFORMED, 0 },
+	{ "length past the end", "01" "0010" "0000000000000001",
+	  L2_REJ_MALFORMED, 0 },
+	{ "down twice", "01" "0008" "0000000000000001" "01" "0008"
+	  "0000000000000002", L2_REJ_MALFORMED, 0 },
+	{ "short extension header", "01" "00", L2_REJ_MALFORMED, 0 },
+	{ "65 hashes: more than allowed", "01" "0208"
+	  H8(H8(H8("00"))) "0000000000000001", L2_REJ_MALFORMED, 0 },
+	{ "64 hashes: the most allowed", "01" "0200" H8(H8(H8("00"))),
+	  L2_REJ_NONE, 64 },
+};
+
+START_TEST(test_extensions)
+{
+	static const char *hdrhex = "424c4d0101000000000000000007"
+	    "0000000000000009" "0161";
+	uint8_t hdr[64], body[1024], dg[1200];
+	struct l2_member_msg got;
+	size_t hl = unhex(hdrhex, hdr, sizeof(hdr)), bl, n;
+
+	bl = unhex("0000000000000001" "0162", body, sizeof(body));
+	bl += unhex(ext_cases[_i].ext, body + bl, sizeof(body) - bl);
+	n = seal(hdr, hl, body, bl, dg);
+	ck_assert_msg(l2_member_decode(dg, n, key1, &got) == ext_cases[_i].want,
+	    "%s", ext_cases[_i].what);
+	if (ext_cases[_i].want == L2_REJ_NONE) {
+		ck_assert_uint_eq(got.ndown, ext_cases[_i].ndown);
+		ck_assert_str_eq(got.to, "b");
+	}
+}
+END_TEST
+
+START_TEST(test_down_round_trip)
+{
+	struct l2_member_msg m = mkmsg("node-a", "node-b", 3, 4, 5), got;
+	uint8_t buf[L2_MEMBER_MSG_MAX];
+	ssize_t n;
+
+	/* Without a list: the version 1 datagram, as long as before. */
+	n = l2_member_encode(&m, key1, buf, sizeof(buf));
+	ck_assert_int_eq(n, 23 + 6 + 9 + 6 + 16);
+	for (size_t i = 0; i < L2_MEMBER_DOWN_MAX; i++)
+		m.down[i] = 0x1000 + i;
+	m.ndown = L2_MEMBER_DOWN_MAX;
+	n = l2_member_encode(&m, key1, buf, sizeof(buf));
+	ck_assert_int_eq(n, 23 + 6 + 9 + 6 + 3 + 8 * L2_MEMBER_DOWN_MAX + 16);
+	ck_assert_int_eq(l2_member_decode(buf, (size_t)n, key1, &got),
+	    L2_REJ_NONE);
+	ck_assert_uint_eq(got.ndown, L2_MEMBER_DOWN_MAX);
+	ck_assert_int_eq(memcmp(got.down, m.down, sizeof(m.down)), 0);
+	m.ndown = L2_MEMBER_DOWN_MAX + 1;
+	ck_assert_int_eq(l2_member_encode(&m, key1, buf, sizeof(buf)), -1);
+}
+END_TEST
+
 /* ---- replay rule ----------------------------------------------------------- */
 
 #define NOW	1700000000000ull
@@ -968,6 +1039,8 @@ l2_member_suite(void)
 	tcase_add_test(tc, test_truncated);
 	tcase_add_loop_test(tc, test_garbage, 0, NELEM(garbage_cases));
 	tcase_add_loop_test(tc, test_sealed_body, 0, NELEM(body_cases));
+	tcase_add_loop_test(tc, test_extensions, 0, NELEM(ext_cases));
+	tcase_add_test(tc, test_down_round_trip);
 	tcase_add_loop_test(tc, test_replay, 0, NELEM(replay_cases));
 	tcase_add_test(tc, test_replay_ring);
 	tcase_add_loop_test(tc, test_key_parse, 0, NELEM(key_cases));

@@ -162,6 +162,7 @@ struct svc_spec {
 	enum cfg_traffic_policy policy;
 	struct cfg_endpoint eps[3];
 	bool		 none;		/* no_endpoints (Kubernetes) */
+	const char	*down[5];	/* nodes where it is down (health) */
 };
 
 struct input_buf {
@@ -197,6 +198,9 @@ input_make(struct input_buf *b, const struct cfg *cfg, const char *node,
 		s->endpoints = specs[i].eps;
 		s->nendpoints = ne;
 		s->no_endpoints = specs[i].none;
+		s->down = specs[i].down;
+		while (s->ndown < 5 && specs[i].down[s->ndown] != NULL)
+			s->ndown++;
 	}
 	b->in.cfg = cfg;
 	b->in.node = node;
@@ -436,6 +440,27 @@ static const struct build_case {
 	  { { "a", "pl2", { "10.9.0.1" }, CFG_TRAFFIC_CLUSTER, { { NULL } }, true },
 	    { "b", "pl2", { "10.9.0.1" }, CFG_TRAFFIC_LOCAL, { EP("n1", 1) } } },
 	  "l2 10.9.0.1/32 pool=pl2 svcs=b owner=n1 local=1 ifs=eth1" },
+	/* Health: a service down on a node is not placed there. */
+	{ "bgp: down on this node: no route, the others stay", "n1",
+	  { { "a", "phost", { "10.1.0.1" }, .down = { "n1" } },
+	    { "b", "phost", { "10.1.0.2" } } },
+	  "bgp 10.1.0.2/32 pool=phost svcs=b peers=tor-a,vpn-a" },
+	{ "bgp: down on other nodes only: announced here", "n1",
+	  { { "a", "phost", { "10.1.0.1" }, .down = { "n2", "n3" } } },
+	  "bgp 10.1.0.1/32 pool=phost svcs=a peers=tor-a,vpn-a" },
+	{ "bgp: Local policy with endpoints but down: no route", "n1",
+	  { { "a", "phost", { "10.1.0.1" }, CFG_TRAFFIC_LOCAL, { EP("n1", 2) },
+	      .down = { "n1" } } },
+	  "" },
+	{ "layer2: down everywhere but n3: n3 owns it", "n1",
+	  { { "a", "pl2", { "10.9.0.1" }, .down = { "n1", "n2", "n4" } } },
+	  "l2 10.9.0.1/32 pool=pl2 svcs=a owner=n3 local=0 ifs=eth1" },
+	{ "layer2: down everywhere but this node: owned here", "n1",
+	  { { "a", "pl2", { "10.9.0.1" }, .down = { "n2", "n3", "n4" } } },
+	  "l2 10.9.0.1/32 pool=pl2 svcs=a owner=n1 local=1 ifs=eth1" },
+	{ "layer2: down everywhere: nobody answers", "n1",
+	  { { "a", "pl2", { "10.9.0.1" }, .down = { "n1", "n2", "n3", "n4" } } },
+	  "l2 10.9.0.1/32 pool=pl2 svcs=a owner=- local=0 ifs=eth1" },
 };
 
 START_TEST(test_build_table)

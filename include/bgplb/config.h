@@ -194,6 +194,29 @@ struct cfg_endpoint {
 	uint32_t	 count;
 };
 
+/* Embedded mode: how a service's local health is checked (health-check:). */
+enum cfg_check_kind {
+	CFG_CHECK_NONE = 0,		/* no check: always announced */
+	CFG_CHECK_HTTP,			/* GET url; 2xx = up */
+	CFG_CHECK_TCP,			/* connect to addr:port = up */
+	CFG_CHECK_EXEC,			/* argv, no shell; exit 0 = up */
+};
+
+struct cfg_health {
+	enum cfg_check_kind kind;
+	char		*url;			/* http */
+	char		*ca_file;		/* http: CA bundle; NULL: system's */
+	struct addr	 addr;			/* tcp */
+	uint16_t	 port;
+	char		**argv;			/* exec: argv[0] an absolute path */
+	size_t		 nargv;
+	uint32_t	 interval_ms;		/* default 2s */
+	uint32_t	 timeout_ms;		/* default 1s; <= interval */
+	uint32_t	 rise;			/* successes before up; default 2 */
+	uint32_t	 fall;			/* failures before down; default 3 */
+	struct cfg_loc	 loc;
+};
+
 /* Embedded mode: a service that Kubernetes would otherwise supply. */
 struct cfg_service {
 	char		*name;			/* "namespace/name" or "name" */
@@ -212,6 +235,7 @@ struct cfg_service {
 	 * so it is announced nowhere, whatever its policy.  Never set in
 	 * embedded mode (its endpoints list only serves Local policy). */
 	bool		 no_endpoints;
+	struct cfg_health health;		/* kind NONE: not checked */
 	struct cfg_loc	 loc;
 };
 

@@ -51,6 +51,23 @@ bool	l2_membership_enabled(const struct l2_membership *);
  * names stay valid until the next callback or configure.
  */
 size_t	l2_membership_alive(const struct l2_membership *, const char *const **names);
+/*
+ * This node's services that may not be placed on it now (failing health
+ * checks), as hmap_hash() of their names: they go with every heartbeat
+ * (at most 64; more are cut, with a warning), and a change is sent at
+ * once.  The other members' lists change their live set's meaning only
+ * per service: l2_membership_member_down().
+ */
+void	l2_membership_set_down(struct l2_membership *, const uint64_t *hashes,
+	    size_t n);
+/* Does live member `node` say it can't serve the service of this hash?
+ * A change of any member's list calls the callback, like a change of the
+ * live set. */
+bool	l2_membership_member_down(const struct l2_membership *,
+	    const char *node, uint64_t hash);
+/* How many services the live members report down, all together (0: no
+ * need to ask l2_membership_member_down). */
+size_t	l2_membership_reported_down(const struct l2_membership *);
 /* {"enabled":..,"members":[{"name","address","state":"alive|dead|self",
  *  "last_seen_ms_ago",...}], "rejected": {"bad_auth":N,"replay":N,...}} */
 void	l2_membership_status(const struct l2_membership *, struct json_object *out);

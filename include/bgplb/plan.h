@@ -36,6 +36,10 @@ struct plan_service {
 	size_t		 nendpoints;
 	bool		 no_endpoints;		/* none can serve anywhere (Kubernetes):
 						 * announced nowhere, BGP nor layer 2 */
+	/* Nodes that may not serve it now (failing health check), this one
+	 * included: no BGP route from them, never its layer 2 owner. */
+	const char *const *down;
+	size_t		 ndown;
 };
 
 struct plan_input {

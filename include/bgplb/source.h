@@ -36,6 +36,7 @@ struct event_base;
 struct evbuffer;
 struct json_object;
 struct core;
+struct core_service;
 
 struct source_ops {
 	const char *name;			/* "file", "kubernetes" */
@@ -73,6 +74,17 @@ struct source_ops {
 	/* Optional: may this node announce anything now?  false plans nothing
 	 * for this node (it still plans: others' ownership is computed). */
 	bool	(*may_announce)(void *ctx);
+	/* Optional: may this node serve this service now (e.g. its health
+	 * check passes here)?  false leaves this node out for the service:
+	 * not announced over BGP, not eligible as its layer 2 owner; with
+	 * layer 2 membership the other members leave it out too (the
+	 * service goes with the heartbeats).  Without it: always.  After a
+	 * change the source calls core_replan(). */
+	bool	(*may_serve)(void *ctx, const struct core_service *);
+	/* Optional: add this source's keys to a service's /v1/services
+	 * object (e.g. "health"). */
+	void	(*service_status)(void *ctx, const struct core_service *,
+		    struct json_object *out);
 	/* Optional: the plan took effect (after the backends were told). */
 	void	(*plan_applied)(void *ctx, const struct plan *plan);
 	/* Optional: the live nodes changed (layer 2 membership), after the
@@ -128,7 +140,8 @@ struct core_service {
  */
 void	core_submit(struct core *, struct cfg *cfg, struct core_service *svcs,
 	    size_t n, struct alloc *alloc);
-/* Plan again with the same config and services (the nodes changed). */
+/* Plan again with the same config and services (the nodes changed, or
+ * what the source's may_serve says). */
 void	core_replan(struct core *);
 /* This process restarted with state: the backends are told (BGP R bit). */
 void	core_restarted(struct core *);

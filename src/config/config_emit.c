@@ -128,6 +128,26 @@ key_strlist(FILE *f, int ind, const char *key, char *const *v, size_t n)
 }
 
 static void
+emit_health(FILE *f, const struct cfg_health *h)
+{
+	if (h->kind == CFG_CHECK_NONE)
+		return;
+	fputs("    health-check:\n", f);
+	if (h->kind == CFG_CHECK_HTTP) {
+		key_str(f, 6, "http", h->url);
+		if (h->ca_file != NULL)
+			key_str(f, 6, "ca-file", h->ca_file);
+	} else if (h->kind == CFG_CHECK_TCP)
+		key_hostport(f, 6, "tcp", &h->addr, h->port);
+	else
+		key_strlist(f, 6, "exec", h->argv, h->nargv);
+	key_dur(f, 6, "interval", h->interval_ms);
+	key_dur(f, 6, "timeout", h->timeout_ms);
+	key_uint(f, 6, "rise", h->rise);
+	key_uint(f, 6, "fall", h->fall);
+}
+
+static void
 key_kvmap(FILE *f, int ind, const char *key, const struct cfg_kv *kv, size_t n)
 {
 	if (n == 0) {
@@ -421,6 +441,7 @@ emit_services(FILE *f, const struct cfg *c)
 				fprintf(f, ": %u\n", s->endpoints[j].count);
 			}
 		}
+		emit_health(f, &s->health);
 	}
 }
 

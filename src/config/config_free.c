@@ -158,6 +158,11 @@ cfg_service_clear(struct cfg_service *s)
 	for (size_t j = 0; j < s->nendpoints; j++)
 		free(s->endpoints[j].node);
 	free(s->endpoints);
+	free(s->health.url);
+	free(s->health.ca_file);
+	for (size_t j = 0; j < s->health.nargv; j++)
+		free(s->health.argv[j]);
+	free(s->health.argv);
 	memset(s, 0, sizeof(*s));
 }
 

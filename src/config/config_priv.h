@@ -47,6 +47,11 @@
 #define CFG_DEF_LEASE_DURATION_MS	15000u
 #define CFG_DEF_RENEW_DEADLINE_MS	10000u
 #define CFG_DEF_RETRY_PERIOD_MS		2000u
+/* services[].health-check */
+#define CFG_DEF_CHECK_INTERVAL_MS	2000u
+#define CFG_DEF_CHECK_TIMEOUT_MS	1000u
+#define CFG_DEF_CHECK_RISE		2u
+#define CFG_DEF_CHECK_FALL		3u
 #define CFG_MAX_LABEL		1048575u	/* 20-bit MPLS label */
 
 enum yn_type {
@@ -177,6 +182,10 @@ int	cfg_get_hostport(struct lctx *, const char *key, const struct ynode *,
 	    struct addr *, uint16_t *port);
 void	cfg_check_dup(struct lctx *, const struct ynode *, const char *what,
 	    const char *name, const char *prev_name, const struct cfg_loc *prev);
+
+/* config_health.c */
+void	cfg_walk_health(struct lctx *, const struct ynode *,
+	    struct cfg_health *);
 
 /* config_selector.c */
 int	cfg_parse_selector(struct lctx *, const char *mapkey,

@@ -2,7 +2,8 @@
  * config_services.c - the services: section of the embedded mode (no
  * Kubernetes): each service's pool, static addresses (checked against the
  * pools and against other services unless they share a sharing-key),
- * ports, IP families and their policy, traffic policy and ready endpoints.
+ * ports, IP families and their policy, traffic policy and ready endpoints;
+ * the health-check: block has its own walker (config_health.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +13,12 @@
 
 enum {
 	SV_NAME, SV_POOL, SV_ADDRESSES, SV_SHARING, SV_PORTS, SV_FAMILIES,
-	SV_POLICY, SV_TRAFFIC, SV_ENDPOINTS, SV__N
+	SV_POLICY, SV_TRAFFIC, SV_ENDPOINTS, SV_HEALTH, SV__N
 };
 static const char *const svc_keys[SV__N] = {
 	"name", "pool", "addresses", "sharing-key", "ports", "ip-families",
 	"ip-family-policy", "external-traffic-policy", "endpoints",
+	"health-check",
 };
 enum { PT_PORT, PT_PROTOCOL, PT__N };
 static const char *const port_keys[PT__N] = { "port", "protocol" };
@@ -327,6 +329,7 @@ walk_service(struct lctx *c, const struct ynode *it, size_t idx)
 		free(kv);
 		cfg_path_pop(c, o);
 	}
+	cfg_walk_health(c, v[SV_HEALTH], &s->health);
 }
 
 void

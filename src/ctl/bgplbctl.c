@@ -248,6 +248,18 @@ print_services(struct json_object *arr)
 		    gb(s, "announced") ? "yes" : "no", via);
 		if (json_object_object_get_ex(s, "error", &e) && e != NULL)
 			printf("  ! %s\n", json_object_get_string(e));
+		if (json_object_object_get_ex(s, "health", &e) && e != NULL) {
+			struct json_object *lf;
+
+			printf("  health: %s since %s (%s %s)", gs(e, "state"),
+			    gs(e, "since"), gs(e, "kind"), gs(e, "target"));
+			if (json_object_object_get_ex(e, "last_failure", &lf) &&
+			    lf != NULL)
+				printf("; last failure %s: %s",
+				    gs(e, "last_failure_at"),
+				    json_object_get_string(lf));
+			printf("\n");
+		}
 	}
 	if (n == 0)
 		printf("(no services)\n");

@@ -66,6 +66,16 @@ rd_u8(struct rd *r, uint8_t *v)
 }
 
 static int
+rd_u16(struct rd *r, uint16_t *v)
+{
+	if (r->len - r->off < 2)
+		return -1;
+	*v = (uint16_t)(r->p[r->off] << 8 | r->p[r->off + 1]);
+	r->off += 2;
+	return 0;
+}
+
+static int
 rd_u64(struct rd *r, uint64_t *v)
 {
 	uint64_t x = 0;
@@ -126,16 +136,17 @@ l2_member_encode(const struct l2_member_msg *m,
     const uint8_t key[L2_MEMBER_KEY_LEN], uint8_t *buf, size_t len)
 {
 	size_t nf = l2_member_name_len(m->from), nt = l2_member_name_len(m->to), hlen, blen;
-	uint8_t nonce[L2_MEMBER_NONCE_LEN], body[L2_MEMBER_BODY_FIXED +
-	    L2_MEMBER_NAME_MAX];
+	uint8_t nonce[L2_MEMBER_NONCE_LEN], body[L2_MEMBER_BODY_MAX];
 	EVP_CIPHER_CTX *ctx = NULL;
 	int outl, fin;
 	ssize_t ret = -1;
 
-	if (nf == 0 || nt == 0)
+	if (nf == 0 || nt == 0 || m->ndown > L2_MEMBER_DOWN_MAX)
 		return -1;
 	hlen = L2_MEMBER_HDR_FIXED + nf;
 	blen = L2_MEMBER_BODY_FIXED + nt;
+	if (m->ndown > 0)
+		blen += 3 + 8 * m->ndown;
 	if (len < hlen + blen + L2_MEMBER_TAG_LEN)
 		return -1;
 
@@ -151,6 +162,15 @@ l2_member_encode(const struct l2_member_msg *m,
 	put_u64(body, m->ts_ms);
 	body[8] = (uint8_t)nt;
 	memcpy(body + 9, m->to, nt);
+	if (m->ndown > 0) {
+		uint8_t *e = body + 9 + nt;
+
+		e[0] = L2_MEMBER_EXT_DOWN;
+		e[1] = (uint8_t)((8 * m->ndown) >> 8);
+		e[2] = (uint8_t)(8 * m->ndown);
+		for (size_t i = 0; i < m->ndown; i++)
+			put_u64(e + 3 + 8 * i, m->down[i]);
+	}
 
 	make_nonce(nonce, m->boot_id, m->seq);
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
@@ -170,14 +190,40 @@ out:
 	return ret;
 }
 
+/* Extensions up to the end of the body: known ones once each, others
+ * skipped. */
+static int
+decode_exts(struct rd *b, struct l2_member_msg *out)
+{
+	bool seen_down = false;
+
+	while (b->off < b->len) {
+		uint8_t t;
+		uint16_t l;
+
+		if (rd_u8(b, &t) == -1 || rd_u16(b, &l) == -1 ||
+		    b->len - b->off < l)
+			return -1;
+		if (t != L2_MEMBER_EXT_DOWN) {
+			b->off += l;
+			continue;
+		}
+		if (seen_down || l % 8 != 0 || l / 8 > L2_MEMBER_DOWN_MAX)
+			return -1;
+		seen_down = true;
+		for (size_t i = 0; i < (size_t)l / 8; i++)
+			(void)rd_u64(b, &out->down[out->ndown++]);
+	}
+	return 0;
+}
+
 enum l2_member_reject
 l2_member_decode(const uint8_t *buf, size_t len,
     const uint8_t key[L2_MEMBER_KEY_LEN], struct l2_member_msg *out)
 {
 	struct rd r = { buf, len, 0 }, b;
 	uint8_t ver, type, flags, nonce[L2_MEMBER_NONCE_LEN],
-	    tag[L2_MEMBER_TAG_LEN], body[L2_MEMBER_BODY_FIXED +
-	    L2_MEMBER_NAME_MAX];
+	    tag[L2_MEMBER_TAG_LEN], body[L2_MEMBER_BODY_MAX];
 	size_t hlen, blen;
 	EVP_CIPHER_CTX *ctx = NULL;
 	enum l2_member_reject ret = L2_REJ_MALFORMED;
@@ -222,7 +268,7 @@ l2_member_decode(const uint8_t *buf, size_t len,
 	ret = L2_REJ_MALFORMED;
 	b = (struct rd){ body, blen, 0 };
 	if (rd_u64(&b, &out->ts_ms) == -1 || rd_name(&b, out->to) == -1 ||
-	    b.off != blen)
+	    decode_exts(&b, out) == -1)
 		goto fail;
 	EVP_CIPHER_CTX_free(ctx);
 	OPENSSL_cleanse(body, sizeof(body));

@@ -20,6 +20,12 @@
  *     0   8  sender's wall clock, ms since the Unix epoch
  *     8   1  destination name length m (1..253)
  *     9   m  destination node name
+ *   9+m   *  extensions, optional, each: type (1), length L (2), value (L);
+ *            a receiver skips types it does not know.  Type 1: the
+ *            services the sender can't serve now (failing health checks):
+ *            L/8 (at most 64) 64-bit hashes (hmap_hash) of their names.
+ *            Sent only while the set is not empty: receivers older than
+ *            the extensions refuse such a heartbeat as malformed.
  *   tag: 16 bytes
  *
  * Nonce (12 bytes, not sent): boot id (8) || low 32 bits of the sequence
@@ -45,9 +51,13 @@
 #define L2_MEMBER_BODY_FIXED	9	/* sealed body without the name */
 #define L2_MEMBER_MSG_MIN	(L2_MEMBER_HDR_FIXED + 1 + L2_MEMBER_BODY_FIXED + 1 + \
 				    L2_MEMBER_TAG_LEN)
+#define L2_MEMBER_EXT_DOWN	1	/* extension: services down on the sender */
+#define L2_MEMBER_DOWN_MAX	64	/* hashes in one heartbeat */
+#define L2_MEMBER_EXT_MAX	(3 + 8 * L2_MEMBER_DOWN_MAX)
+#define L2_MEMBER_BODY_MAX	(L2_MEMBER_BODY_FIXED + L2_MEMBER_NAME_MAX + \
+				    L2_MEMBER_EXT_MAX)
 #define L2_MEMBER_MSG_MAX	(L2_MEMBER_HDR_FIXED + L2_MEMBER_NAME_MAX + \
-				    L2_MEMBER_BODY_FIXED + L2_MEMBER_NAME_MAX + \
-				    L2_MEMBER_TAG_LEN)
+				    L2_MEMBER_BODY_MAX + L2_MEMBER_TAG_LEN)
 /* A new boot id is accepted only when its timestamp is this close to ours. */
 #define L2_MEMBER_CLOCK_WINDOW_MS 30000
 /* Boot ids of a member that were replaced by a newer one and stay refused. */
@@ -72,6 +82,8 @@ struct l2_member_msg {
 	uint64_t	ts_ms;
 	char		from[L2_MEMBER_NAME_MAX + 1];
 	char		to[L2_MEMBER_NAME_MAX + 1];
+	uint64_t	down[L2_MEMBER_DOWN_MAX];	/* extension 1 */
+	size_t		ndown;
 };
 
 /* What the receiver remembers about one sender, for the replay rule. */

@@ -183,6 +183,16 @@ handle_datagram(struct l2_membership *ms, const uint8_t *buf, size_t len,
 		    mb->name, (unsigned long long)mb->replay.boot_id,
 		    (unsigned long long)m.boot_id);
 	l2_member_replay_accept(&mb->replay, &m);
+	if (m.ndown != mb->ndown || memcmp(m.down, mb->down,
+	    m.ndown * sizeof(m.down[0])) != 0) {
+		log_info(MOD, "member %s: %zu of its services can't be placed "
+		    "on it now (was %zu)", mb->name, m.ndown, mb->ndown);
+		memcpy(mb->down, m.down, sizeof(mb->down));
+		mb->ndown = m.ndown;
+		/* Owners change as if the live set had. */
+		ms->cb_pending = true;
+		l2_membership_schedule_notify(ms);
+	}
 	ms->received++;
 	mb->received++;
 	mb->seen = true;
@@ -254,6 +264,8 @@ l2_membership_send_heartbeats(struct l2_membership *ms)
 		return;
 	memset(&m, 0, sizeof(m));
 	snprintf(m.from, sizeof(m.from), "%s", ms->node);
+	memcpy(m.down, ms->down, sizeof(m.down));
+	m.ndown = ms->ndown;
 	for (size_t i = 0; i < ms->nmembers; i++) {
 		struct l2_member *mb = ms->members[i];
 		ssize_t n;

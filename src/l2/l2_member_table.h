@@ -38,6 +38,8 @@ struct l2_member {
 	uint64_t		 received;
 	struct l2_member_replay	 replay;
 	struct event		*dead_ev;
+	uint64_t		 down[L2_MEMBER_DOWN_MAX];	/* it can't serve */
+	size_t			 ndown;
 };
 
 struct l2_membership {
@@ -63,6 +65,8 @@ struct l2_membership {
 
 	uint64_t		 boot_id;
 	uint64_t		 seq;		/* last sent */
+	uint64_t		 down[L2_MEMBER_DOWN_MAX];	/* sent: we can't serve */
+	size_t			 ndown;
 
 	/* The published live set (what l2_membership_alive returns) and the
 	 * deferred callback that republishes it. */

@@ -299,6 +299,52 @@ l2_membership_alive(const struct l2_membership *ms, const char *const **names)
 	return ms->nalive;
 }
 
+void
+l2_membership_set_down(struct l2_membership *ms, const uint64_t *hashes,
+    size_t n)
+{
+	if (n > L2_MEMBER_DOWN_MAX) {
+		log_warn(MOD, "%zu services can't be placed on this node; the "
+		    "heartbeat carries the first %d only", n, L2_MEMBER_DOWN_MAX);
+		n = L2_MEMBER_DOWN_MAX;
+	}
+	if (n == ms->ndown && (n == 0 || memcmp(hashes, ms->down,
+	    n * sizeof(*hashes)) == 0))
+		return;
+	memset(ms->down, 0, sizeof(ms->down));
+	if (n > 0)
+		memcpy(ms->down, hashes, n * sizeof(*hashes));
+	ms->ndown = n;
+	/* Tell the others now, not an interval later: failover time. */
+	if (ms->enabled)
+		l2_membership_send_heartbeats(ms);
+}
+
+bool
+l2_membership_member_down(const struct l2_membership *ms, const char *node,
+    uint64_t hash)
+{
+	const struct l2_member *mb = l2_member_find(ms, node);
+
+	if (mb == NULL || !mb->alive)
+		return false;
+	for (size_t i = 0; i < mb->ndown; i++)
+		if (mb->down[i] == hash)
+			return true;
+	return false;
+}
+
+size_t
+l2_membership_reported_down(const struct l2_membership *ms)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; ms->enabled && i < ms->nmembers; i++)
+		if (ms->members[i]->alive)
+			n += ms->members[i]->ndown;
+	return n;
+}
+
 static struct json_object *
 member_json(const struct l2_membership *ms, const struct l2_member *mb,
     uint64_t now)
@@ -321,6 +367,8 @@ member_json(const struct l2_membership *ms, const struct l2_member *mb,
 	    json_object_new_int64((int64_t)(now - mb->changed)) : NULL);
 	json_object_object_add(o, "heartbeats_received",
 	    json_object_new_int64((int64_t)mb->received));
+	json_object_object_add(o, "services_down",
+	    json_object_new_int64((int64_t)mb->ndown));
 	if (mb->replay.valid) {
 		snprintf(buf, sizeof(buf), "%016llx",
 		    (unsigned long long)mb->replay.boot_id);
