@@ -222,11 +222,13 @@ services:
 
 
 # ---------------------------------------------------------------- receivers (TAG-r)
+FRR_DEBUG = os.environ.get("BENCH_FRR_DEBUG")
 FRR_RCV = f"""frr defaults traditional
 hostname bench-rtr
-log stdout warnings
+log stdout {"debugging" if FRR_DEBUG else "warnings"}
+log timestamp precision 6
 !
-router bgp 65000
+""" + ("debug bgp neighbor-events\n!\n" if FRR_DEBUG else "") + f"""router bgp 65000
  bgp router-id {RTR}
  no bgp ebgp-requires-policy
  neighbor {NODE} remote-as 65001

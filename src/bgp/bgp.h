@@ -273,6 +273,8 @@ struct bgp_speaker {
 	uint16_t	 listen_port;
 	int		 listen_fd[2];		/* v4, v6 */
 	struct event	*listen_ev[2];
+	bool		 listen_pending;	/* listen when ev_start runs */
+	struct event	*ev_start;		/* listen, start peers: next loop turn */
 	struct bgp_rattrs *attrs;		/* interned list */
 	struct bfd_ctx	*bfd;			/* BFD sockets, made on first use */
 	struct hmap	*routes;		/* route key -> struct bgp_route */
