@@ -78,6 +78,7 @@ fake_send(struct bgp_conn *c, const uint8_t *msg, size_t len)
 		last_open_len = len;
 	}
 	act("%c+%s", who(c), msg_name(msg, len, n, sizeof(n)));
+	bgp_conn_sent(c, msg[18]);	/* written at once */
 	return 0;
 }
 
@@ -898,6 +899,52 @@ START_TEST(test_status)
 }
 END_TEST
 
+/*
+ * Issue 15: `messages` adds up every connection of the process;
+ * `session_messages` counts the session's connection from its OPEN on, so
+ * a collision's loser and an earlier session are not in it, and it stays
+ * after the session ends until the next one is Established.
+ */
+START_TEST(test_counters_per_session)
+{
+	const struct step steps[] = {
+		P(START, CONNECT, ST(CONNECT), NONE, NULL),
+		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, NULL),
+		C(ACCEPT, 'i', OPENSENT, ST(OPENSENT), ST(OPENSENT), NULL),
+		OPEN('i', LOW_ID, OPEN_OK, OPENSENT, ST(OPENSENT), NONE, NULL),
+		OPEN('o', LOW_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE, NULL),
+		C(KEEPALIVE, 'o', ESTABLISHED, ST(ESTABLISHED), NONE, NULL),
+		NOTIF('o', 6, 4, IDLE, NONE, NONE, NULL),
+	};
+
+	setup(false, false);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		post(&steps[i]);
+	/* Both connections: 2 OPENs, the loser's 6/7, the winner's KEEPALIVE
+	 * and 2 End-of-RIBs; the session: its OPEN, KEEPALIVE, End-of-RIBs. */
+	ck_assert_uint_eq(peer.sent.msgs[BGP_MSG_OPEN], 2);
+	ck_assert_uint_eq(peer.sent.msgs[BGP_MSG_NOTIFICATION], 1);
+	ck_assert_uint_eq(peer.sent.msgs[BGP_MSG_UPDATE], 2);
+	ck_assert_uint_eq(peer.rcvd.msgs[BGP_MSG_OPEN], 2);
+	ck_assert_uint_eq(peer.sess_sent.msgs[BGP_MSG_OPEN], 1);
+	ck_assert_uint_eq(peer.sess_sent.msgs[BGP_MSG_NOTIFICATION], 0);
+	ck_assert_uint_eq(peer.sess_sent.msgs[BGP_MSG_KEEPALIVE], 1);
+	ck_assert_uint_eq(peer.sess_sent.msgs[BGP_MSG_UPDATE], 2);
+	ck_assert_uint_eq(peer.sess_sent.msgs[0], 4);
+	ck_assert_uint_eq(peer.sess_rcvd.msgs[BGP_MSG_OPEN], 1);
+	ck_assert_uint_eq(peer.sess_rcvd.msgs[BGP_MSG_KEEPALIVE], 1);
+	ck_assert_uint_eq(peer.sess_rcvd.msgs[BGP_MSG_NOTIFICATION], 1);
+	/* The next session starts from its own OPEN. */
+	clock_now += 10;
+	up();
+	ck_assert_uint_eq(peer.sent.msgs[BGP_MSG_UPDATE], 4);
+	ck_assert_uint_eq(peer.sess_sent.msgs[BGP_MSG_UPDATE], 2);
+	ck_assert_uint_eq(peer.sess_sent.msgs[BGP_MSG_OPEN], 1);
+	ck_assert_uint_eq(peer.sess_rcvd.msgs[BGP_MSG_NOTIFICATION], 0);
+	teardown();
+}
+END_TEST
+
 /* The graceful restart R bit: on the first session of a restarted process
  * only. */
 static bool
@@ -940,6 +987,7 @@ fsm_suite(void)
 	    sizeof(scripts) / sizeof(scripts[0]));
 	tcase_add_test(tc, test_backoff);
 	tcase_add_test(tc, test_status);
+	tcase_add_test(tc, test_counters_per_session);
 	tcase_add_test(tc, test_restart_bit);
 	suite_add_tcase(s, tc);
 	return s;

@@ -101,7 +101,9 @@ enum bgp_timer {
  * bgp_session_io (sockets and libevent); tests script their own.
  */
 struct bgp_io {
-	/* Queue a message on the connection; -1: not written. */
+	/* Queue a message on the connection; -1: not written.  The I/O calls
+	 * bgp_conn_sent() once the whole message went to the socket (not
+	 * for output a close throws away). */
 	int	(*send)(struct bgp_conn *, const uint8_t *, size_t);
 	/* Close and free the connection (bgp_conn_detach() first).  notif,
 	 * when not NULL, is written first and alone (queued output dropped);
@@ -121,6 +123,12 @@ struct bgp_io {
 	/* May the session come up (no BFD, or BFD Up)? */
 	bool	(*bfd_up)(const struct bgp_peer *);
 	time_t	(*now)(void);
+};
+
+/* Messages by type, as on the wire: [0] the total. */
+#define BGP_MSG_TYPES	6			/* index by message type 1..5 */
+struct bgp_counters {
+	uint64_t	 msgs[BGP_MSG_TYPES];	/* [0] = total */
 };
 
 /*
@@ -148,6 +156,8 @@ struct bgp_conn {
 	struct addr	 if6;
 	uint16_t	 hold_time;		/* negotiated, seconds */
 	uint16_t	 keepalive_time;
+	struct bgp_counters sent, rcvd;		/* on this connection */
+	struct bgp_outq	*outq;			/* bgp_session.c: queued, not yet written */
 };
 
 /* Interned announcement attributes (shared by all routes that use them). */
@@ -181,11 +191,7 @@ struct bgp_out {
 	bool		 queued;
 };
 
-#define BGP_MSG_TYPES	6			/* index by message type 1..5 */
 
-struct bgp_counters {
-	uint64_t	 msgs[BGP_MSG_TYPES];	/* [0] = total */
-};
 
 struct bgp_state_change {
 	time_t		 when;
@@ -253,7 +259,8 @@ struct bgp_peer {
 	unsigned long	 flaps;
 	unsigned long	 established_total;
 	char		 last_error[256];
-	struct bgp_counters sent, rcvd;
+	struct bgp_counters sent, rcvd;		/* this process, every connection */
+	struct bgp_counters sess_sent, sess_rcvd; /* the (last) session's connection */
 	uint64_t	 updates_treat_as_withdraw;
 	struct bgp_state_change history[BGP_HISTORY];
 	size_t		 nhistory;
@@ -296,7 +303,8 @@ int	bgp_fsm_msg(struct bgp_conn *, uint8_t type, const uint8_t *msg, size_t len)
 /* The FSM fields of a new peer (Idle, damping and negotiation reset). */
 void	bgp_fsm_peer_init(struct bgp_peer *);
 void	bgp_conn_detach(struct bgp_conn *);
-void	bgp_count_msg(struct bgp_counters *, const uint8_t *msg, size_t len);
+/* A message of this type went out whole on c (called by the I/O). */
+void	bgp_conn_sent(struct bgp_conn *, uint8_t type);
 /* The Adj-RIB-Out's emit callback: send on the Established connection. */
 int	bgp_peer_emit(void *peer, const uint8_t *msg, size_t len);
 void	bgp_peer_start(struct bgp_peer *);

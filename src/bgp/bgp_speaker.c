@@ -451,6 +451,10 @@ peer_json(const struct bgp_speaker *sp, const struct bgp_peer *p)
 		json_object_object_add(m, "sent", msg_counters(&p->sent));
 		json_object_object_add(m, "received", msg_counters(&p->rcvd));
 		json_object_object_add(o, "messages", m);
+		m = json_object_new_object();
+		json_object_object_add(m, "sent", msg_counters(&p->sess_sent));
+		json_object_object_add(m, "received", msg_counters(&p->sess_rcvd));
+		json_object_object_add(o, "session_messages", m);
 	}
 	json_object_object_add(o, "flaps", json_object_new_int64((int64_t)p->flaps));
 	json_object_object_add(o, "updates_treated_as_withdraw",
