@@ -80,6 +80,7 @@ def one(i, data):
         res["flaps"] = p.get("flaps")
         res["established"] = sum(1 for h in p.get("history", []) if h.get("to") == "Established")
         res["sent_update"] = (p.get("messages") or {}).get("sent", {}).get("update")
+        res["session_update"] = (p.get("session_messages") or {}).get("sent", {}).get("update")
         res["frr_established"] = nb.get("connectionsEstablished")
         res["frr_dropped"] = nb.get("connectionsDropped")
     finally:
