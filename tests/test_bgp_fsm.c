@@ -97,6 +97,12 @@ fake_close(struct bgp_conn *c, const struct bgp_wbuf *notif, bool drain)
 	return true;
 }
 
+static void
+fake_flush(struct bgp_conn *c)
+{
+	(void)c;		/* fake_send wrote everything at once */
+}
+
 static struct bgp_conn *
 fake_conn(struct bgp_peer *p, bool outgoing)
 {
@@ -180,6 +186,7 @@ fake_now(void)
 static const struct bgp_io fake_io = {
 	.send = fake_send,
 	.close = fake_close,
+	.flush = fake_flush,
 	.connect = fake_connect,
 	.timer_start = fake_timer_start,
 	.timer_stop = fake_timer_stop,

@@ -111,6 +111,9 @@ struct bgp_io {
 	 * not a RST that could make its kernel drop the NOTIFICATION.
 	 * Returns true when notif went out whole. */
 	bool	(*close)(struct bgp_conn *, const struct bgp_wbuf *notif, bool drain);
+	/* Write what is queued to the socket now, as far as it takes it
+	 * (before a long piece of work: the initial dump). */
+	void	(*flush)(struct bgp_conn *);
 	/* Open our connection as p->out (state Connect).  1: connecting;
 	 * 0: no socket (p->last_error says why); -1: connect() failed at once
 	 * (p->last_error says why, no connection left). */

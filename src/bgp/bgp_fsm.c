@@ -319,6 +319,9 @@ change_state(struct bgp_peer *p, struct bgp_conn *c, enum bgp_state to,
 		IO(p)->timer_stop(p, NULL, BGP_TIMER_CONNECT_RETRY);
 		p->last_error[0] = '\0';
 		log_session_up(p);
+		/* Our KEEPALIVE first: the router is Established (and stops
+		 * connecting to us) before we spend time building the dump. */
+		IO(p)->flush(p->conn);
 		bgp_out_dump(p);
 	}
 }

@@ -300,6 +300,13 @@ io_close(struct bgp_conn *c, const struct bgp_wbuf *notif, bool drain)
 	return sent;
 }
 
+static void
+io_flush(struct bgp_conn *c)
+{
+	if (c->bev != NULL && c->fd >= 0)
+		evbuffer_write(bufferevent_get_output(c->bev), c->fd);
+}
+
 static struct event *
 timer_ev(struct bgp_peer *p, struct bgp_conn *c, enum bgp_timer t)
 {
@@ -573,6 +580,7 @@ io_now(void)
 const struct bgp_io bgp_session_io = {
 	.send = io_send,
 	.close = io_close,
+	.flush = io_flush,
 	.connect = io_connect,
 	.timer_start = io_timer_start,
 	.timer_stop = io_timer_stop,
