@@ -386,10 +386,19 @@ struct script {
 	{ OP_NOTIF, on, code, sub, ST(p), o, i, acts }
 #define SET(op, a)	{ OP_##op, 0, a, 0, ANY, ANY, ANY, NULL }
 
+/* Our connection up and its OPEN sent. */
+#define OURS_OPENSENT \
+	P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"), \
+	C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240")
+
+/* Both connections up, our OPEN sent on each: a collision. */
+#define BOTH_OPENSENT \
+	OURS_OPENSENT, \
+	C(ACCEPT, 'i', OPENSENT, ST(OPENSENT), ST(OPENSENT), "i+OPEN i+hold240")
+
 /* The open sequence on our connection, ending Established. */
 #define ACTIVE_UP \
-	P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"), \
-	C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"), \
+	OURS_OPENSENT, \
 	OPEN('o', HIGH_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE, \
 	    "o+KA o+hold90 o+ka30"), \
 	C(KEEPALIVE, 'o', ESTABLISHED, ST(ESTABLISHED), NONE, \
@@ -414,8 +423,7 @@ static const struct script scripts[] = {
 		P(IDLE_HOLD, ACTIVE, NONE, NONE, ""),
 	} },
 	{ "OpenSent: the 240 s hold timer; OpenConfirm: keepalives, TCP fails", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		C(HOLD, 'o', IDLE, NONE, NONE, "o!4/0 +ih"),
 		P(IDLE_HOLD, CONNECT, ST(CONNECT), NONE, "+cr connect"),
 		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
@@ -425,33 +433,27 @@ static const struct script scripts[] = {
 		C(TCP_FAILS, 'o', IDLE, NONE, NONE, "o! +ih"),
 	} },
 	{ "OPEN with the wrong AS: 2/2", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		OPEN('o', HIGH_ID, OPEN_BAD_AS, IDLE, NONE, NONE, "o!2/2 +ih"),
 	} },
 	{ "OPEN with hold time 2: 2/6", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		OPEN('o', HIGH_ID, OPEN_BAD_HOLD, IDLE, NONE, NONE, "o!2/6 +ih"),
 	} },
 	{ "OPEN version 3: 2/1", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		OPEN('o', HIGH_ID, OPEN_BAD_VERSION, IDLE, NONE, NONE, "o!2/1 +ih"),
 	} },
 	{ "iBGP peer with our identifier: 2/3", false, true, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		OPEN('o', OUR_ID, OPEN_OK, IDLE, NONE, NONE, "o!2/3 +ih"),
 	} },
 	{ "NOTIFICATION in OpenSent", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		NOTIF('o', 6, 2, IDLE, NONE, NONE, "o~ +ih"),
 	} },
 	{ "NOTIFICATION in OpenConfirm", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		OPEN('o', HIGH_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE,
 		    "o+KA o+hold90 o+ka30"),
 		NOTIF('o', 2, 4, IDLE, NONE, NONE, "o~ +ih"),
@@ -461,13 +463,11 @@ static const struct script scripts[] = {
 		NOTIF('o', 6, 4, IDLE, NONE, NONE, "o~ +ih"),
 	} },
 	{ "KEEPALIVE in OpenSent: 5/1", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		C(KEEPALIVE, 'o', IDLE, NONE, NONE, "o!5/1 +ih"),
 	} },
 	{ "UPDATE in OpenConfirm: 5/2", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		OPEN('o', HIGH_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE,
 		    "o+KA o+hold90 o+ka30"),
 		S(UPDATE, 'o', 0, 1, IDLE, NONE, NONE, "o!5/2 +ih"),
@@ -514,20 +514,14 @@ static const struct script scripts[] = {
 		P(CONNECT_RETRY, CONNECT, ST(CONNECT), NONE, "+cr connect"),
 	} },
 	{ "collision: the peer's identifier is higher, ours closes", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
-		C(ACCEPT, 'i', OPENSENT, ST(OPENSENT), ST(OPENSENT),
-		    "i+OPEN i+hold240"),
+		BOTH_OPENSENT,
 		OPEN('i', HIGH_ID, OPEN_OK, OPENCONFIRM, NONE, ST(OPENCONFIRM),
 		    "o!6/7 i+KA i+hold90 i+ka30"),
 		C(KEEPALIVE, 'i', ESTABLISHED, NONE, ST(ESTABLISHED),
 		    "i+hold90 i+UPD i+UPD"),
 	} },
 	{ "collision: our identifier is higher, theirs closes", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
-		C(ACCEPT, 'i', OPENSENT, ST(OPENSENT), ST(OPENSENT),
-		    "i+OPEN i+hold240"),
+		BOTH_OPENSENT,
 		OPEN('i', LOW_ID, OPEN_OK, OPENSENT, ST(OPENSENT), NONE, "i!6/7"),
 		OPEN('o', LOW_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE,
 		    "o+KA o+hold90 o+ka30"),
@@ -538,8 +532,7 @@ static const struct script scripts[] = {
 	 * the connection opened by the higher identifier stays.
 	 */
 	{ "collision: ours in OpenConfirm, the peer's higher: ours closes", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		OPEN('o', HIGH_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE,
 		    "o+KA o+hold90 o+ka30"),
 		C(ACCEPT, 'i', OPENCONFIRM, ST(OPENCONFIRM), ST(OPENSENT),
@@ -553,8 +546,7 @@ static const struct script scripts[] = {
 	 * the router's (queued while we loaded) is accepted; ours stays and
 	 * nothing else is closed once it is Established. */
 	{ "collision: ours in OpenConfirm, our identifier higher: theirs closes", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		OPEN('o', LOW_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE,
 		    "o+KA o+hold90 o+ka30"),
 		C(ACCEPT, 'i', OPENCONFIRM, ST(OPENCONFIRM), ST(OPENSENT),
@@ -565,10 +557,7 @@ static const struct script scripts[] = {
 		    "o+hold90 o+UPD o+UPD"),
 	} },
 	{ "collision: ours gets the OPEN first, the peer's higher: ours closes", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
-		C(ACCEPT, 'i', OPENSENT, ST(OPENSENT), ST(OPENSENT),
-		    "i+OPEN i+hold240"),
+		BOTH_OPENSENT,
 		OPEN('o', HIGH_ID, OPEN_OK, OPENSENT, NONE, ST(OPENSENT), "o!6/7"),
 		OPEN('i', HIGH_ID, OPEN_OK, OPENCONFIRM, NONE, ST(OPENCONFIRM),
 		    "i+KA i+hold90 i+ka30"),
@@ -576,10 +565,7 @@ static const struct script scripts[] = {
 		    "i+hold90 i+UPD i+UPD"),
 	} },
 	{ "collision: ours gets the OPEN first, our identifier higher: theirs closes", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
-		C(ACCEPT, 'i', OPENSENT, ST(OPENSENT), ST(OPENSENT),
-		    "i+OPEN i+hold240"),
+		BOTH_OPENSENT,
 		OPEN('o', LOW_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE,
 		    "i!6/7 o+KA o+hold90 o+ka30"),
 		C(KEEPALIVE, 'o', ESTABLISHED, ST(ESTABLISHED), NONE,
@@ -632,8 +618,7 @@ static const struct script scripts[] = {
 		    "i!6/7"),
 	} },
 	{ "OpenConfirm: the first KEEPALIVE closes the other connection", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		OPEN('o', HIGH_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE,
 		    "o+KA o+hold90 o+ka30"),
 		C(ACCEPT, 'i', OPENCONFIRM, ST(OPENCONFIRM), ST(OPENSENT),
@@ -653,10 +638,7 @@ static const struct script scripts[] = {
 		P(BFD_UP, CONNECT, ST(CONNECT), NONE, ""),
 	} },
 	{ "manual stop: Cease to both connections; with restart, at once", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
-		C(ACCEPT, 'i', OPENSENT, ST(OPENSENT), ST(OPENSENT),
-		    "i+OPEN i+hold240"),
+		BOTH_OPENSENT,
 		P(STOP, IDLE, NONE, NONE, "o!6/2 i!6/2"),
 		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
 		P(STOP_RESTART, IDLE, NONE, NONE, "o! +ih"),
