@@ -3,9 +3,9 @@ no session reset, and the router's attempts while bgplbd loads are refused.
 
 FRR (router 10.0.0.1, `timers connect 1`) runs first and keeps trying to
 connect to the node; bgplbd (router-id 10.0.0.2, the higher BGP identifier)
-starts with 100 000 generated services and seven more peers nobody answers
+starts with 100 000 generated services and fifteen more peers nobody answers
 (every route goes to each peer's Adj-RIB-Out: the plan after the config is
-read takes about a second in a debug build).  bgplbd used to listen and connect
+read takes 1-2 s in a debug build).  bgplbd used to listen and connect
 before that plan, so FRR's attempt in that time was accepted by the kernel
 and waited: it met our connection in one burst (a collision: both sides
 keep ours, RFC 4271 6.8, and FRR 8.4 then closes it anyway, doc/bgp.md
@@ -30,7 +30,7 @@ from test_bgp_polish import Capture, frr_accepted
 N = int(os.environ.get("BGPLB_COLLISION_N", "100000"))
 
 
-EXTRA_PEERS = int(os.environ.get("BGPLB_COLLISION_EXTRA_PEERS", "7"))
+EXTRA_PEERS = int(os.environ.get("BGPLB_COLLISION_EXTRA_PEERS", "15"))
 
 
 def big_config(node, n, extra_peers):
