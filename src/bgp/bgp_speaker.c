@@ -6,8 +6,9 @@
  * Adj-RIB-Out entries: unicast for a peer of the route's VRF, VPNv4/VPNv6
  * with the VRF's RD, route targets and label for a peer that carries the
  * VRF in its `vpn:` list.  A reconfiguration starts, stops or resets only
- * the sessions whose configuration changed; routes are re-sent only where
- * the plan changed them.
+ * the sessions whose configuration changed (the listener and the sessions
+ * it starts wait for the event loop's next turn: sp_start); routes are
+ * re-sent only where the plan changed them.
  */
 #include <arpa/inet.h>
 #include <event2/buffer.h>
