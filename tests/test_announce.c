@@ -6,10 +6,16 @@
  * not depend on the planner's rules, only on plan_diff and the announcer's
  * bookkeeping of active routes.
  */
+#include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "bgplb/announce.h"
 #include "bgplb/log.h"
@@ -236,6 +242,63 @@ START_TEST(test_status_and_reconfigure)
 }
 END_TEST
 
+/* A free TCP port on loopback (bound once to port 0, then released). */
+static uint16_t
+free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	close(fd);
+	return ntohs(sin.sin_port);
+}
+
+/* Does a TCP connect to 127.0.0.1:port succeed (the kernel accepts)? */
+static bool
+accepts(uint16_t port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+	    .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), rc;
+
+	ck_assert_int_ge(fd, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	rc = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+	ck_assert(rc == 0 || errno == ECONNREFUSED);
+	close(fd);
+	return rc == 0;
+}
+
+/*
+ * Issue 15: the BGP listener must not take connections while the caller of
+ * reconfigure is still busy (a large config's plan): the router's
+ * connection would wait in the backlog and collide with ours in one burst
+ * (FRR 8.4 then resets the session).  It opens when the loop turns.
+ */
+START_TEST(test_bgp_listens_when_the_loop_runs)
+{
+	struct event_base *base = event_base_new();
+	struct announcer *a;
+	struct cfg c = { .bgp_listen_port = free_port() };
+
+	ck_assert_ptr_nonnull(base);
+	a = bgp_speaker_new(base, "n1");
+	ck_assert_ptr_nonnull(a);
+	a->ops->reconfigure(a->ctx, NULL, &c);
+	ck_assert_msg(!accepts(c.bgp_listen_port),
+	    "the listener took a connection before the event loop ran");
+	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	ck_assert(accepts(c.bgp_listen_port));
+	announcer_free(a);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *
 announce_suite(void)
 {
@@ -245,6 +308,7 @@ announce_suite(void)
 	tcase_add_loop_test(tc, test_sequence, 0, NELEM(seq_cases));
 	tcase_add_test(tc, test_withdraw_unknown);
 	tcase_add_test(tc, test_status_and_reconfigure);
+	tcase_add_test(tc, test_bgp_listens_when_the_loop_runs);
 	suite_add_tcase(s, tc);
 	return s;
 }

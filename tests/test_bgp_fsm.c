@@ -78,6 +78,7 @@ fake_send(struct bgp_conn *c, const uint8_t *msg, size_t len)
 		last_open_len = len;
 	}
 	act("%c+%s", who(c), msg_name(msg, len, n, sizeof(n)));
+	bgp_conn_sent(c, msg[18]);	/* written at once */
 	return 0;
 }
 
@@ -94,6 +95,12 @@ fake_close(struct bgp_conn *c, const struct bgp_wbuf *notif, bool drain)
 	bgp_conn_detach(c);
 	free(c);
 	return true;
+}
+
+static void
+fake_flush(struct bgp_conn *c)
+{
+	(void)c;		/* fake_send wrote everything at once */
 }
 
 static struct bgp_conn *
@@ -179,6 +186,7 @@ fake_now(void)
 static const struct bgp_io fake_io = {
 	.send = fake_send,
 	.close = fake_close,
+	.flush = fake_flush,
 	.connect = fake_connect,
 	.timer_start = fake_timer_start,
 	.timer_stop = fake_timer_stop,
@@ -378,10 +386,19 @@ struct script {
 	{ OP_NOTIF, on, code, sub, ST(p), o, i, acts }
 #define SET(op, a)	{ OP_##op, 0, a, 0, ANY, ANY, ANY, NULL }
 
+/* Our connection up and its OPEN sent. */
+#define OURS_OPENSENT \
+	P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"), \
+	C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240")
+
+/* Both connections up, our OPEN sent on each: a collision. */
+#define BOTH_OPENSENT \
+	OURS_OPENSENT, \
+	C(ACCEPT, 'i', OPENSENT, ST(OPENSENT), ST(OPENSENT), "i+OPEN i+hold240")
+
 /* The open sequence on our connection, ending Established. */
 #define ACTIVE_UP \
-	P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"), \
-	C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"), \
+	OURS_OPENSENT, \
 	OPEN('o', HIGH_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE, \
 	    "o+KA o+hold90 o+ka30"), \
 	C(KEEPALIVE, 'o', ESTABLISHED, ST(ESTABLISHED), NONE, \
@@ -406,8 +423,7 @@ static const struct script scripts[] = {
 		P(IDLE_HOLD, ACTIVE, NONE, NONE, ""),
 	} },
 	{ "OpenSent: the 240 s hold timer; OpenConfirm: keepalives, TCP fails", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		C(HOLD, 'o', IDLE, NONE, NONE, "o!4/0 +ih"),
 		P(IDLE_HOLD, CONNECT, ST(CONNECT), NONE, "+cr connect"),
 		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
@@ -417,33 +433,27 @@ static const struct script scripts[] = {
 		C(TCP_FAILS, 'o', IDLE, NONE, NONE, "o! +ih"),
 	} },
 	{ "OPEN with the wrong AS: 2/2", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		OPEN('o', HIGH_ID, OPEN_BAD_AS, IDLE, NONE, NONE, "o!2/2 +ih"),
 	} },
 	{ "OPEN with hold time 2: 2/6", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		OPEN('o', HIGH_ID, OPEN_BAD_HOLD, IDLE, NONE, NONE, "o!2/6 +ih"),
 	} },
 	{ "OPEN version 3: 2/1", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		OPEN('o', HIGH_ID, OPEN_BAD_VERSION, IDLE, NONE, NONE, "o!2/1 +ih"),
 	} },
 	{ "iBGP peer with our identifier: 2/3", false, true, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		OPEN('o', OUR_ID, OPEN_OK, IDLE, NONE, NONE, "o!2/3 +ih"),
 	} },
 	{ "NOTIFICATION in OpenSent", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		NOTIF('o', 6, 2, IDLE, NONE, NONE, "o~ +ih"),
 	} },
 	{ "NOTIFICATION in OpenConfirm", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		OPEN('o', HIGH_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE,
 		    "o+KA o+hold90 o+ka30"),
 		NOTIF('o', 2, 4, IDLE, NONE, NONE, "o~ +ih"),
@@ -453,13 +463,11 @@ static const struct script scripts[] = {
 		NOTIF('o', 6, 4, IDLE, NONE, NONE, "o~ +ih"),
 	} },
 	{ "KEEPALIVE in OpenSent: 5/1", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		C(KEEPALIVE, 'o', IDLE, NONE, NONE, "o!5/1 +ih"),
 	} },
 	{ "UPDATE in OpenConfirm: 5/2", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		OPEN('o', HIGH_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE,
 		    "o+KA o+hold90 o+ka30"),
 		S(UPDATE, 'o', 0, 1, IDLE, NONE, NONE, "o!5/2 +ih"),
@@ -506,23 +514,94 @@ static const struct script scripts[] = {
 		P(CONNECT_RETRY, CONNECT, ST(CONNECT), NONE, "+cr connect"),
 	} },
 	{ "collision: the peer's identifier is higher, ours closes", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
-		C(ACCEPT, 'i', OPENSENT, ST(OPENSENT), ST(OPENSENT),
-		    "i+OPEN i+hold240"),
+		BOTH_OPENSENT,
 		OPEN('i', HIGH_ID, OPEN_OK, OPENCONFIRM, NONE, ST(OPENCONFIRM),
 		    "o!6/7 i+KA i+hold90 i+ka30"),
 		C(KEEPALIVE, 'i', ESTABLISHED, NONE, ST(ESTABLISHED),
 		    "i+hold90 i+UPD i+UPD"),
 	} },
 	{ "collision: our identifier is higher, theirs closes", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
-		C(ACCEPT, 'i', OPENSENT, ST(OPENSENT), ST(OPENSENT),
-		    "i+OPEN i+hold240"),
+		BOTH_OPENSENT,
 		OPEN('i', LOW_ID, OPEN_OK, OPENSENT, ST(OPENSENT), NONE, "i!6/7"),
 		OPEN('o', LOW_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE,
 		    "o+KA o+hold90 o+ka30"),
+	} },
+	/*
+	 * RFC 4271 6.8, the rest of the matrix: whichever connection's OPEN
+	 * comes first, whether the other one is in OpenSent or OpenConfirm,
+	 * the connection opened by the higher identifier stays.
+	 */
+	{ "collision: ours in OpenConfirm, the peer's higher: ours closes", false, false, {
+		OURS_OPENSENT,
+		OPEN('o', HIGH_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE,
+		    "o+KA o+hold90 o+ka30"),
+		C(ACCEPT, 'i', OPENCONFIRM, ST(OPENCONFIRM), ST(OPENSENT),
+		    "i+OPEN i+hold240"),
+		OPEN('i', HIGH_ID, OPEN_OK, OPENCONFIRM, NONE, ST(OPENCONFIRM),
+		    "o!6/7 i+KA i+hold90 i+ka30"),
+		C(KEEPALIVE, 'i', ESTABLISHED, NONE, ST(ESTABLISHED),
+		    "i+hold90 i+UPD i+UPD"),
+	} },
+	/* The large start of issue 15: our connection is in OpenConfirm when
+	 * the router's (queued while we loaded) is accepted; ours stays and
+	 * nothing else is closed once it is Established. */
+	{ "collision: ours in OpenConfirm, our identifier higher: theirs closes", false, false, {
+		OURS_OPENSENT,
+		OPEN('o', LOW_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE,
+		    "o+KA o+hold90 o+ka30"),
+		C(ACCEPT, 'i', OPENCONFIRM, ST(OPENCONFIRM), ST(OPENSENT),
+		    "i+OPEN i+hold240"),
+		OPEN('i', LOW_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE,
+		    "i!6/7"),
+		C(KEEPALIVE, 'o', ESTABLISHED, ST(ESTABLISHED), NONE,
+		    "o+hold90 o+UPD o+UPD"),
+	} },
+	{ "collision: ours gets the OPEN first, the peer's higher: ours closes", false, false, {
+		BOTH_OPENSENT,
+		OPEN('o', HIGH_ID, OPEN_OK, OPENSENT, NONE, ST(OPENSENT), "o!6/7"),
+		OPEN('i', HIGH_ID, OPEN_OK, OPENCONFIRM, NONE, ST(OPENCONFIRM),
+		    "i+KA i+hold90 i+ka30"),
+		C(KEEPALIVE, 'i', ESTABLISHED, NONE, ST(ESTABLISHED),
+		    "i+hold90 i+UPD i+UPD"),
+	} },
+	{ "collision: ours gets the OPEN first, our identifier higher: theirs closes", false, false, {
+		BOTH_OPENSENT,
+		OPEN('o', LOW_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE,
+		    "i!6/7 o+KA o+hold90 o+ka30"),
+		C(KEEPALIVE, 'o', ESTABLISHED, ST(ESTABLISHED), NONE,
+		    "o+hold90 o+UPD o+UPD"),
+	} },
+	/* Theirs reached OpenConfirm while ours was still connecting (dropped);
+	 * the connect-retry timer opens ours again. */
+	{ "collision: theirs in OpenConfirm, the peer's higher: ours closes", false, false, {
+		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
+		C(ACCEPT, 'i', OPENSENT, ST(CONNECT), ST(OPENSENT),
+		    "i+OPEN i+hold240"),
+		OPEN('i', HIGH_ID, OPEN_OK, OPENCONFIRM, NONE, ST(OPENCONFIRM),
+		    "o~ i+KA i+hold90 i+ka30"),
+		P(CONNECT_RETRY, OPENCONFIRM, ST(CONNECT), ST(OPENCONFIRM),
+		    "+cr connect"),
+		C(CONNECTED, 'o', OPENCONFIRM, ST(OPENSENT), ST(OPENCONFIRM),
+		    "o+OPEN o+hold240"),
+		OPEN('o', HIGH_ID, OPEN_OK, OPENCONFIRM, NONE, ST(OPENCONFIRM),
+		    "o!6/7"),
+		C(KEEPALIVE, 'i', ESTABLISHED, NONE, ST(ESTABLISHED),
+		    "i+hold90 i+UPD i+UPD"),
+	} },
+	{ "collision: theirs in OpenConfirm, our identifier higher: theirs closes", false, false, {
+		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
+		C(ACCEPT, 'i', OPENSENT, ST(CONNECT), ST(OPENSENT),
+		    "i+OPEN i+hold240"),
+		OPEN('i', LOW_ID, OPEN_OK, OPENCONFIRM, NONE, ST(OPENCONFIRM),
+		    "o~ i+KA i+hold90 i+ka30"),
+		P(CONNECT_RETRY, OPENCONFIRM, ST(CONNECT), ST(OPENCONFIRM),
+		    "+cr connect"),
+		C(CONNECTED, 'o', OPENCONFIRM, ST(OPENSENT), ST(OPENCONFIRM),
+		    "o+OPEN o+hold240"),
+		OPEN('o', LOW_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE,
+		    "i!6/7 o+KA o+hold90 o+ka30"),
+		C(KEEPALIVE, 'o', ESTABLISHED, ST(ESTABLISHED), NONE,
+		    "o+hold90 o+UPD o+UPD"),
 	} },
 	{ "collision: an attempt still connecting is dropped", false, false, {
 		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
@@ -539,8 +618,7 @@ static const struct script scripts[] = {
 		    "i!6/7"),
 	} },
 	{ "OpenConfirm: the first KEEPALIVE closes the other connection", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
+		OURS_OPENSENT,
 		OPEN('o', HIGH_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE,
 		    "o+KA o+hold90 o+ka30"),
 		C(ACCEPT, 'i', OPENCONFIRM, ST(OPENCONFIRM), ST(OPENSENT),
@@ -560,10 +638,7 @@ static const struct script scripts[] = {
 		P(BFD_UP, CONNECT, ST(CONNECT), NONE, ""),
 	} },
 	{ "manual stop: Cease to both connections; with restart, at once", false, false, {
-		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
-		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, "o+OPEN o+hold240"),
-		C(ACCEPT, 'i', OPENSENT, ST(OPENSENT), ST(OPENSENT),
-		    "i+OPEN i+hold240"),
+		BOTH_OPENSENT,
 		P(STOP, IDLE, NONE, NONE, "o!6/2 i!6/2"),
 		P(START, CONNECT, ST(CONNECT), NONE, "+cr connect"),
 		P(STOP_RESTART, IDLE, NONE, NONE, "o! +ih"),
@@ -813,6 +888,52 @@ START_TEST(test_status)
 }
 END_TEST
 
+/*
+ * Issue 15: `messages` adds up every connection of the process;
+ * `session_messages` counts the session's connection from its OPEN on, so
+ * a collision's loser and an earlier session are not in it, and it stays
+ * after the session ends until the next one is Established.
+ */
+START_TEST(test_counters_per_session)
+{
+	const struct step steps[] = {
+		P(START, CONNECT, ST(CONNECT), NONE, NULL),
+		C(CONNECTED, 'o', OPENSENT, ST(OPENSENT), NONE, NULL),
+		C(ACCEPT, 'i', OPENSENT, ST(OPENSENT), ST(OPENSENT), NULL),
+		OPEN('i', LOW_ID, OPEN_OK, OPENSENT, ST(OPENSENT), NONE, NULL),
+		OPEN('o', LOW_ID, OPEN_OK, OPENCONFIRM, ST(OPENCONFIRM), NONE, NULL),
+		C(KEEPALIVE, 'o', ESTABLISHED, ST(ESTABLISHED), NONE, NULL),
+		NOTIF('o', 6, 4, IDLE, NONE, NONE, NULL),
+	};
+
+	setup(false, false);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		post(&steps[i]);
+	/* Both connections: 2 OPENs, the loser's 6/7, the winner's KEEPALIVE
+	 * and 2 End-of-RIBs; the session: its OPEN, KEEPALIVE, End-of-RIBs. */
+	ck_assert_uint_eq(peer.sent.msgs[BGP_MSG_OPEN], 2);
+	ck_assert_uint_eq(peer.sent.msgs[BGP_MSG_NOTIFICATION], 1);
+	ck_assert_uint_eq(peer.sent.msgs[BGP_MSG_UPDATE], 2);
+	ck_assert_uint_eq(peer.rcvd.msgs[BGP_MSG_OPEN], 2);
+	ck_assert_uint_eq(peer.sess_sent.msgs[BGP_MSG_OPEN], 1);
+	ck_assert_uint_eq(peer.sess_sent.msgs[BGP_MSG_NOTIFICATION], 0);
+	ck_assert_uint_eq(peer.sess_sent.msgs[BGP_MSG_KEEPALIVE], 1);
+	ck_assert_uint_eq(peer.sess_sent.msgs[BGP_MSG_UPDATE], 2);
+	ck_assert_uint_eq(peer.sess_sent.msgs[0], 4);
+	ck_assert_uint_eq(peer.sess_rcvd.msgs[BGP_MSG_OPEN], 1);
+	ck_assert_uint_eq(peer.sess_rcvd.msgs[BGP_MSG_KEEPALIVE], 1);
+	ck_assert_uint_eq(peer.sess_rcvd.msgs[BGP_MSG_NOTIFICATION], 1);
+	/* The next session starts from its own OPEN. */
+	clock_now += 10;
+	up();
+	ck_assert_uint_eq(peer.sent.msgs[BGP_MSG_UPDATE], 4);
+	ck_assert_uint_eq(peer.sess_sent.msgs[BGP_MSG_UPDATE], 2);
+	ck_assert_uint_eq(peer.sess_sent.msgs[BGP_MSG_OPEN], 1);
+	ck_assert_uint_eq(peer.sess_rcvd.msgs[BGP_MSG_NOTIFICATION], 0);
+	teardown();
+}
+END_TEST
+
 /* The graceful restart R bit: on the first session of a restarted process
  * only. */
 static bool
@@ -855,6 +976,7 @@ fsm_suite(void)
 	    sizeof(scripts) / sizeof(scripts[0]));
 	tcase_add_test(tc, test_backoff);
 	tcase_add_test(tc, test_status);
+	tcase_add_test(tc, test_counters_per_session);
 	tcase_add_test(tc, test_restart_bit);
 	suite_add_tcase(s, tc);
 	return s;

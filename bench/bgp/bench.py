@@ -222,11 +222,13 @@ services:
 
 
 # ---------------------------------------------------------------- receivers (TAG-r)
+FRR_DEBUG = os.environ.get("BENCH_FRR_DEBUG")
 FRR_RCV = f"""frr defaults traditional
 hostname bench-rtr
-log stdout warnings
+log stdout {"debugging" if FRR_DEBUG else "warnings"}
+log timestamp precision 6
 !
-router bgp 65000
+""" + ("debug bgp neighbor-events\n!\n" if FRR_DEBUG else "") + f"""router bgp 65000
  bgp router-id {RTR}
  no bgp ebgp-requires-policy
  neighbor {NODE} remote-as 65001
@@ -419,7 +421,10 @@ def one(rcv, spk, n, data):
             if p:
                 res["bgplbd_state"] = p.get("state")
                 res["bgplbd_prefixes_advertised"] = p.get("prefixes_advertised")
-                res["bgplbd_sent_update"] = (p.get("messages") or {}).get("sent", {}).get("update")
+                # The session's connection (the one that carried the routes, as the
+                # capture column); messages.sent.update adds up every connection.
+                res["bgplbd_sent_update"] = (p.get("session_messages") or {}).get("sent", {}).get("update")
+                res["bgplbd_sent_update_total"] = (p.get("messages") or {}).get("sent", {}).get("update")
     finally:
         if sp is not None:
             stop([sp])
@@ -568,7 +573,7 @@ Columns (see README.md): *total s* speaker start (GoBGP: `neighbor add`, RIB pre
 receiver reports N prefixes; *Established s* when the speaker's session reached Established
 (peer's KEEPALIVE after both OPENs, from the capture), from the same start; *1st→last UPDATE s*
 first to last UPDATE carrying NLRI, from the capture; *UPDATEs sent* counted in the capture
-(with NLRI + End-of-RIB + others); for bgplbd also messages.sent.update from /v1/peers;
+(with NLRI + End-of-RIB + others); for bgplbd also session_messages.sent.update from /v1/peers;
 *packing limit* = ceil(N / floor((4096 − 23 − attribute bytes) / 5)) for the attribute set the
 speaker actually sent; *peak RSS* VmHWM, *RSS at end* VmRSS 1 s after the receiver had all N; *CPU s* user+system of the speaker process at the end
 (GoBGP: includes the MRT preload). Raw per-run records: results.jsonl.

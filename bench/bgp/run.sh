@@ -16,11 +16,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 install_pkgs $BGPLB_BUILD_PKGS python3 iproute2 curl procps frr frr-pythontools bird2 gobgpd tcpdump
 
-BUILD=${BUILD_DIR:-$BGPLB_TOP/build-bench}
-echo "== building bgplbd (release) in $BUILD"
-build_bgplb "$BUILD" -Dbuildtype=release
-
-export BGPLBD=$BUILD/src/bgplbd
+# BGPLBD=path runs that binary instead of building one (an older build, say).
+if [ -z "${BGPLBD:-}" ]; then
+	BUILD=${BUILD_DIR:-$BGPLB_TOP/build-bench}
+	echo "== building bgplbd (release) in $BUILD"
+	build_bgplb "$BUILD" -Dbuildtype=release
+	BGPLBD=$BUILD/src/bgplbd
+fi
+export BGPLBD
 export BENCH_TAG=${BENCH_TAG:-bb$$}
 RUNDIR=/tmp/bgplb-bench-$BENCH_TAG
 
@@ -38,4 +41,5 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-python3 "$HERE/bench.py"
+# BENCH_PY: the driver (collision.sh sets collision.py).
+python3 "$HERE/${BENCH_PY:-bench.py}"

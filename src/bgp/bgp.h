@@ -101,7 +101,9 @@ enum bgp_timer {
  * bgp_session_io (sockets and libevent); tests script their own.
  */
 struct bgp_io {
-	/* Queue a message on the connection; -1: not written. */
+	/* Queue a message on the connection; -1: not written.  The I/O calls
+	 * bgp_conn_sent() once the whole message went to the socket (not
+	 * for output a close throws away). */
 	int	(*send)(struct bgp_conn *, const uint8_t *, size_t);
 	/* Close and free the connection (bgp_conn_detach() first).  notif,
 	 * when not NULL, is written first and alone (queued output dropped);
@@ -109,6 +111,9 @@ struct bgp_io {
 	 * not a RST that could make its kernel drop the NOTIFICATION.
 	 * Returns true when notif went out whole. */
 	bool	(*close)(struct bgp_conn *, const struct bgp_wbuf *notif, bool drain);
+	/* Write what is queued to the socket now, as far as it takes it
+	 * (before a long piece of work: the initial dump). */
+	void	(*flush)(struct bgp_conn *);
 	/* Open our connection as p->out (state Connect).  1: connecting;
 	 * 0: no socket (p->last_error says why); -1: connect() failed at once
 	 * (p->last_error says why, no connection left). */
@@ -121,6 +126,12 @@ struct bgp_io {
 	/* May the session come up (no BFD, or BFD Up)? */
 	bool	(*bfd_up)(const struct bgp_peer *);
 	time_t	(*now)(void);
+};
+
+/* Messages by type, as on the wire: [0] the total. */
+#define BGP_MSG_TYPES	6			/* index by message type 1..5 */
+struct bgp_counters {
+	uint64_t	 msgs[BGP_MSG_TYPES];	/* [0] = total */
 };
 
 /*
@@ -148,6 +159,8 @@ struct bgp_conn {
 	struct addr	 if6;
 	uint16_t	 hold_time;		/* negotiated, seconds */
 	uint16_t	 keepalive_time;
+	struct bgp_counters sent, rcvd;		/* on this connection */
+	struct bgp_outq	*outq;			/* bgp_session.c: queued, not yet written */
 };
 
 /* Interned announcement attributes (shared by all routes that use them). */
@@ -181,11 +194,7 @@ struct bgp_out {
 	bool		 queued;
 };
 
-#define BGP_MSG_TYPES	6			/* index by message type 1..5 */
 
-struct bgp_counters {
-	uint64_t	 msgs[BGP_MSG_TYPES];	/* [0] = total */
-};
 
 struct bgp_state_change {
 	time_t		 when;
@@ -253,7 +262,8 @@ struct bgp_peer {
 	unsigned long	 flaps;
 	unsigned long	 established_total;
 	char		 last_error[256];
-	struct bgp_counters sent, rcvd;
+	struct bgp_counters sent, rcvd;		/* this process, every connection */
+	struct bgp_counters sess_sent, sess_rcvd; /* the (last) session's connection */
 	uint64_t	 updates_treat_as_withdraw;
 	struct bgp_state_change history[BGP_HISTORY];
 	size_t		 nhistory;
@@ -273,6 +283,8 @@ struct bgp_speaker {
 	uint16_t	 listen_port;
 	int		 listen_fd[2];		/* v4, v6 */
 	struct event	*listen_ev[2];
+	bool		 listen_pending;	/* listen when ev_start runs */
+	struct event	*ev_start;		/* listen, start peers: next loop turn */
 	struct bgp_rattrs *attrs;		/* interned list */
 	struct bfd_ctx	*bfd;			/* BFD sockets, made on first use */
 	struct hmap	*routes;		/* route key -> struct bgp_route */
@@ -294,7 +306,8 @@ int	bgp_fsm_msg(struct bgp_conn *, uint8_t type, const uint8_t *msg, size_t len)
 /* The FSM fields of a new peer (Idle, damping and negotiation reset). */
 void	bgp_fsm_peer_init(struct bgp_peer *);
 void	bgp_conn_detach(struct bgp_conn *);
-void	bgp_count_msg(struct bgp_counters *, const uint8_t *msg, size_t len);
+/* A message of this type went out whole on c (called by the I/O). */
+void	bgp_conn_sent(struct bgp_conn *, uint8_t type);
 /* The Adj-RIB-Out's emit callback: send on the Established connection. */
 int	bgp_peer_emit(void *peer, const uint8_t *msg, size_t len);
 void	bgp_peer_start(struct bgp_peer *);

@@ -141,25 +141,50 @@ negotiate(struct bgp_peer *p, struct bgp_conn *c)
 	}
 }
 
-void
-bgp_count_msg(struct bgp_counters *ctr, const uint8_t *msg, size_t len)
+/*
+ * Message counters.  Each connection counts what it received and what went
+ * out whole to its socket (the I/O says when: output a close throws away
+ * was never on the wire).  The peer adds up every connection of this
+ * process (`messages` in /v1/peers, the metrics), and keeps the counts of
+ * its session's connection from its OPEN on (`session_messages`: the last
+ * session's until the next one is Established).
+ */
+static void
+count_type(struct bgp_counters *ctr, uint8_t type)
 {
-	uint8_t type = len >= BGP_HEADER_LEN ? msg[18] : 0;
-
 	ctr->msgs[0]++;
 	if (type >= 1 && type < BGP_MSG_TYPES)
 		ctr->msgs[type]++;
 }
 
-static int
-conn_send(struct bgp_conn *c, const uint8_t *msg, size_t len)
+void
+bgp_conn_sent(struct bgp_conn *c, uint8_t type)
 {
 	struct bgp_peer *p = c->peer;
 
-	if (IO(p)->send(c, msg, len) == -1)
-		return -1;
-	bgp_count_msg(&p->sent, msg, len);
-	return 0;
+	count_type(&c->sent, type);
+	if (p == NULL)
+		return;
+	count_type(&p->sent, type);
+	if (p->conn == c)
+		count_type(&p->sess_sent, type);
+}
+
+static void
+conn_received(struct bgp_conn *c, uint8_t type)
+{
+	struct bgp_peer *p = c->peer;
+
+	count_type(&c->rcvd, type);
+	count_type(&p->rcvd, type);
+	if (p->conn == c)
+		count_type(&p->sess_rcvd, type);
+}
+
+static int
+conn_send(struct bgp_conn *c, const uint8_t *msg, size_t len)
+{
+	return IO(c->peer)->send(c, msg, len);
 }
 
 int
@@ -254,6 +279,8 @@ change_state(struct bgp_peer *p, struct bgp_conn *c, enum bgp_state to,
 			break;
 		case BGP_ST_ESTABLISHED:
 			p->conn = c;
+			p->sess_sent = c->sent;
+			p->sess_rcvd = c->rcvd;
 			negotiate(p, c);
 			break;
 		default:
@@ -292,6 +319,9 @@ change_state(struct bgp_peer *p, struct bgp_conn *c, enum bgp_state to,
 		IO(p)->timer_stop(p, NULL, BGP_TIMER_CONNECT_RETRY);
 		p->last_error[0] = '\0';
 		log_session_up(p);
+		/* Our KEEPALIVE first: the router is Established (and stops
+		 * connecting to us) before we spend time building the dump. */
+		IO(p)->flush(p->conn);
 		bgp_out_dump(p);
 	}
 }
@@ -325,11 +355,15 @@ static void
 conn_close(struct bgp_conn *c, const struct bgp_wbuf *notif, bool drain)
 {
 	struct bgp_peer *p = c->peer;
+	bool session = p->conn == c;
 
 	if (c->state < BGP_ST_OPENSENT)
 		notif = NULL;
-	if (IO(p)->close(c, notif, drain) && notif != NULL)
-		bgp_count_msg(&p->sent, notif->p, notif->len);
+	if (IO(p)->close(c, notif, drain) && notif != NULL) {
+		count_type(&p->sent, BGP_MSG_NOTIFICATION);
+		if (session)
+			count_type(&p->sess_sent, BGP_MSG_NOTIFICATION);
+	}
 }
 
 /* Drop a connection without a word (a failed or superseded attempt). */
@@ -980,7 +1014,7 @@ bgp_fsm_msg(struct bgp_conn *c, uint8_t type, const uint8_t *msg, size_t len)
 	struct bgp_fsm_in in = { .payload = msg + BGP_HEADER_LEN,
 	    .len = len - BGP_HEADER_LEN };
 
-	bgp_count_msg(&p->rcvd, msg, len);
+	conn_received(c, type);
 	if (type >= sizeof(events) / sizeof(events[0]) || events[type] == 0)
 		return 0;
 	bgp_fsm(p, c, events[type], &in);

@@ -170,11 +170,81 @@ conn_addresses(struct bgp_conn *c)
 
 /* ---- connections --------------------------------------------------------- */
 
+/*
+ * What a connection queued and the socket has not taken yet: one entry a
+ * message (its bytes still to go, its type), a ring in queue order.  As the
+ * output buffer drains into the socket, each message whose last byte went
+ * is counted (bgp_conn_sent); a close drops the rest uncounted.
+ */
+struct bgp_outq {
+	struct evbuffer_cb_entry *cb;
+	struct outq_ent {
+		uint32_t	 left;
+		uint8_t		 type;
+	}		*e;
+	size_t		 head, n, cap;
+};
+
+static void
+outq_push(struct bgp_outq *q, uint32_t len, uint8_t type)
+{
+	if (q->n == q->cap) {
+		size_t ncap = q->cap ? q->cap * 2 : 16;
+		struct outq_ent *ne = xreallocarray(NULL, ncap, sizeof(*ne));
+
+		for (size_t i = 0; i < q->n; i++)
+			ne[i] = q->e[(q->head + i) % q->cap];
+		free(q->e);
+		q->e = ne;
+		q->cap = ncap;
+		q->head = 0;
+	}
+	q->e[(q->head + q->n) % q->cap] = (struct outq_ent){ len, type };
+	q->n++;
+}
+
+static void
+on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct bgp_conn *c = arg;
+	struct bgp_outq *q = c->outq;
+	size_t gone = info->n_deleted;
+
+	(void)buf;
+	while (gone > 0 && q->n > 0) {
+		struct outq_ent *e = &q->e[q->head];
+		uint8_t type = e->type;
+
+		if (gone < e->left) {
+			e->left -= (uint32_t)gone;
+			break;
+		}
+		gone -= e->left;
+		q->head = (q->head + 1) % q->cap;
+		q->n--;
+		bgp_conn_sent(c, type);
+	}
+}
+
+/* Output dropped from here on (a close) is not counted as sent. */
+static void
+outq_stop(struct bgp_conn *c)
+{
+	if (c->outq == NULL || c->outq->cb == NULL)
+		return;
+	evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->outq->cb);
+	c->outq->cb = NULL;
+}
+
 static void
 conn_free(struct bgp_conn *c)
 {
 	if (c == NULL)
 		return;
+	outq_stop(c);
+	if (c->outq != NULL)
+		free(c->outq->e);
+	free(c->outq);
 	bgp_conn_detach(c);
 	if (c->t_hold)
 		event_free(c->t_hold);
@@ -190,9 +260,14 @@ conn_free(struct bgp_conn *c)
 static int
 io_send(struct bgp_conn *c, const uint8_t *msg, size_t len)
 {
-	if (c->bev == NULL)
+	if (c->bev == NULL || len < BGP_HEADER_LEN)
 		return -1;
-	return bufferevent_write(c->bev, msg, len);
+	outq_push(c->outq, (uint32_t)len, msg[18]);
+	if (bufferevent_write(c->bev, msg, len) == -1) {
+		c->outq->n--;
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -204,6 +279,7 @@ io_close(struct bgp_conn *c, const struct bgp_wbuf *notif, bool drain)
 {
 	bool sent = false;
 
+	outq_stop(c);
 	if (notif != NULL && c->fd >= 0) {
 		struct evbuffer *out = bufferevent_get_output(c->bev);
 
@@ -222,6 +298,13 @@ io_close(struct bgp_conn *c, const struct bgp_wbuf *notif, bool drain)
 	}
 	conn_free(c);
 	return sent;
+}
+
+static void
+io_flush(struct bgp_conn *c)
+{
+	if (c->bev != NULL && c->fd >= 0)
+		evbuffer_write(bufferevent_get_output(c->bev), c->fd);
 }
 
 static struct event *
@@ -346,6 +429,10 @@ conn_new(struct bgp_peer *p, int fd, bool outgoing)
 	c->t_keepalive = evtimer_new(p->sp->base, on_keepalive, c);
 	if (c->bev == NULL || c->t_hold == NULL || c->t_keepalive == NULL)
 		fatalx("cannot create connection events");
+	c->outq = xcalloc(1, sizeof(*c->outq));
+	c->outq->cb = evbuffer_add_cb(bufferevent_get_output(c->bev), on_output, c);
+	if (c->outq->cb == NULL)
+		fatalx("cannot watch a connection's output");
 	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	return c;
@@ -493,6 +580,7 @@ io_now(void)
 const struct bgp_io bgp_session_io = {
 	.send = io_send,
 	.close = io_close,
+	.flush = io_flush,
 	.connect = io_connect,
 	.timer_start = io_timer_start,
 	.timer_stop = io_timer_stop,

@@ -6,8 +6,9 @@
  * Adj-RIB-Out entries: unicast for a peer of the route's VRF, VPNv4/VPNv6
  * with the VRF's RD, route targets and label for a peer that carries the
  * VRF in its `vpn:` list.  A reconfiguration starts, stops or resets only
- * the sessions whose configuration changed; routes are re-sent only where
- * the plan changed them.
+ * the sessions whose configuration changed (the listener and the sessions
+ * it starts wait for the event loop's next turn: sp_start); routes are
+ * re-sent only where the plan changed them.
  */
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -239,9 +240,7 @@ sp_reconfigure(void *ctx, const struct cfg *old, const struct cfg *new)
 	    sp->listen_fd[1] < 0 && port != 0)) {
 		bgp_listen_close(sp);
 		sp->listen_port = port;
-		bgp_listen(sp);
-		for (size_t i = 0; i < sp->npeers; i++)
-			bgp_listen_md5(sp, sp->peers[i], true);
+		sp->listen_pending = port != 0;
 	}
 
 	np = xcalloc(new->npeers + 1, sizeof(*np));
@@ -295,11 +294,45 @@ sp_reconfigure(void *ctx, const struct cfg *old, const struct cfg *new)
 	free(sp->peers);
 	sp->peers = np;
 	sp->npeers = nn;
+	/* The listener and the new sessions start when the event loop turns
+	 * again, after the caller's work (a large config: the plan, the first
+	 * Adj-RIB-Out). */
+	{
+		struct timeval now = { 0, 0 };
+
+		evtimer_add(sp->ev_start, &now);
+	}
+	(void)old;
+}
+
+/*
+ * Listen and connect only once the event loop runs.  A listening socket
+ * makes the kernel accept the router's connection (and queue its OPEN)
+ * while we are still busy with the config; our own connection then meets
+ * it in one burst: both OPENs, our KEEPALIVE and the collision's Cease
+ * leave together.  FRR 8.4 then closes the session both sides had kept
+ * (doc/bgp.md, "Connection collisions").  Until the loop runs, a router's
+ * connect is refused and it simply tries again.
+ */
+static void
+sp_start(evutil_socket_t fd, short what, void *arg)
+{
+	struct bgp_speaker *sp = arg;
+
+	(void)fd;
+	(void)what;
+	if (sp->shutting_down)
+		return;
+	if (sp->listen_pending) {
+		sp->listen_pending = false;
+		bgp_listen(sp);
+		for (size_t i = 0; i < sp->npeers; i++)
+			bgp_listen_md5(sp, sp->peers[i], true);
+	}
 	for (size_t i = 0; i < sp->npeers; i++)
 		if (sp->peers[i]->state == BGP_ST_IDLE &&
 		    !evtimer_pending(sp->peers[i]->t_idle_hold, NULL))
 			bgp_peer_start(sp->peers[i]);
-	(void)old;
 }
 
 static struct json_object *
@@ -419,6 +452,10 @@ peer_json(const struct bgp_speaker *sp, const struct bgp_peer *p)
 		json_object_object_add(m, "sent", msg_counters(&p->sent));
 		json_object_object_add(m, "received", msg_counters(&p->rcvd));
 		json_object_object_add(o, "messages", m);
+		m = json_object_new_object();
+		json_object_object_add(m, "sent", msg_counters(&p->sess_sent));
+		json_object_object_add(m, "received", msg_counters(&p->sess_rcvd));
+		json_object_object_add(o, "session_messages", m);
 	}
 	json_object_object_add(o, "flaps", json_object_new_int64((int64_t)p->flaps));
 	json_object_object_add(o, "updates_treated_as_withdraw",
@@ -616,6 +653,7 @@ sp_destroy(void *ctx)
 	if (sp->bfd != NULL)
 		bfd_ctx_free(sp->bfd);
 	bgp_listen_close(sp);
+	event_free(sp->ev_start);
 	while (sp->attrs != NULL) {
 		struct bgp_rattrs *a = sp->attrs;
 
@@ -665,6 +703,9 @@ bgp_speaker_new(struct event_base *base, const char *node)
 	sp->node = xstrdup(node);
 	sp->listen_fd[0] = sp->listen_fd[1] = -1;
 	sp->routes = hmap_new(sizeof(struct bgp_route_key));
+	sp->ev_start = evtimer_new(base, sp_start, sp);
+	if (sp->ev_start == NULL)
+		fatalx("cannot create the speaker's start event");
 	a->ops = &bgp_ops;
 	a->ctx = sp;
 	return a;
