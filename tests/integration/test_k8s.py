@@ -4,6 +4,17 @@ namespaces and FRR (see k8slab.py), driven with the real kubectl.
 The users' own files are used as they are: the seed's MetalLB ConfigMap
 (switched from layer2 to bgp, with a peer) and the seed's protopod Service.
 
+Every test runs in both topologies (the module's `lab` fixture is
+parametrized): "combined", every node's daemon both allocates and speaks
+(no --role), and "split", as deploy/bgplb.yaml runs it: two `--role
+allocator` daemons (namespaces of their own, no Node, no BGP) elect the
+leader and write status, the two nodes' daemons are `--role speaker`
+(k8slab.py, allocators=2).  Where a test is about the leader it takes the
+candidates of its topology (the allocators, or the nodes); where it is about
+what a daemon saw or did (config state, relists, status writes) it checks
+every daemon of the topology, allocators included; announcing is the
+speakers', i.e. the nodes', in both.
+
 The daemons run with a short Lease (4 s lease, 3 s renew deadline, 500 ms
 retry: kubernetes.lease-duration, renew-deadline, retry-period) so that a takeover test takes seconds; the
 algorithm is the same as with client-go's defaults, which test_leader.py
@@ -23,30 +34,36 @@ PROTOPOD = "172.16.13.254"
 LEASE_S, RENEW_S, RETRY_S = 4.0, 3.0, 0.5
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+@pytest.fixture(scope="module", params=["combined", "split"])
+def lab(request, tmp_path_factory):
+    """combined: two nodes, each daemon both roles; split: the same two
+    nodes as speakers, and two allocators."""
     if os.geteuid() != 0:
         pytest.skip("needs root for network namespaces")
     missing = have_tools()
     if missing:
         pytest.skip("missing for the Kubernetes lab: " + ", ".join(missing))
-    lab = K8sLab(tmp_path_factory.mktemp("k8slab"), nodes=2,
+    lab = K8sLab(tmp_path_factory.mktemp(f"k8slab-{request.param}"), nodes=2,
+                 allocators=2 if request.param == "split" else 0,
                  lease_ms=(int(LEASE_S * 1000), int(RENEW_S * 1000), int(RETRY_S * 1000)))
     try:
-        lab.kubectl("create", "namespace", "metallb-system")
-        lab.kubectl("create", "namespace", "bgplb-system")
-        lab.kubectl("create", "namespace", "protopod")
-        lab.apply(seed_configmap_bgp())
-        for n in lab.nodes:
-            n.start()
-        for n in lab.nodes:
-            wait(lambda: lab.frr.established(n.addr), timeout=30,
-                 what=f"FRR's session with {n.name}")
-        wait(lambda: lab.leader() is not None and lab.leader().leading(), timeout=20,
-             what="a leader")
+        # Namespaces, the seed's ConfigMap (BGP), the allocators (if any)
+        # and then the nodes, FRR's sessions with the nodes, a leader.
+        lab.start_seed()
         yield lab
     finally:
         lab.close()
+
+
+def members(lab):
+    """Every daemon of the topology: the nodes, and the allocators if any."""
+    return lab.nodes + lab.allocators
+
+
+def candidates(lab):
+    """The daemons that campaign for the Lease: the allocators in the split,
+    the nodes otherwise."""
+    return lab.allocators or lab.nodes
 
 
 def k8s_of(node):
@@ -93,8 +110,8 @@ def test_seed_protopod_gets_its_address_and_both_nodes_announce(lab):
     # The leader said so on the Service.
     ev = lab.kubectl("describe", "svc", "-n", "protopod", "protopod").stdout
     assert "IPAllocated" in ev and PROTOPOD in ev, ev
-    # Both daemons agree on the config they run: the seed's, loaded.
-    for n in lab.nodes:
+    # Every daemon agrees on the config it runs: the seed's, loaded.
+    for n in members(lab):
         cm = k8s_of(n)["config_map"]
         assert cm["state"] == "loaded", cm
         assert cm["errors"] == [], cm
@@ -240,7 +257,9 @@ def test_network_unavailable_node_stops_announcing(lab):
 
 
 def test_status_write_conflict_is_reread_and_retried(lab):
+    # The leader writes status: a node (combined) or an allocator (split).
     leader = lab.leader()
+    assert leader in candidates(lab), leader
     before = k8s_of(leader)["status_writes"]
     # The next status write gets 409 Conflict (someone else changed the
     # Service since the leader read it).
@@ -272,14 +291,14 @@ def test_broken_configmap_keeps_everything_and_says_where(lab):
     assert "data.config:" in evs[0]["message"] and "bogus-key" in evs[0]["message"], evs
     out = lab.kubectl("describe", "configmap", "-n", "metallb-system", "config").stdout
     assert "ConfigStale" in out, out
-    for n in lab.nodes:
+    for n in members(lab):
         assert k8s_of(n)["config_map"]["state"] == "stale"
     # Nothing was withdrawn, nothing moved.
     time.sleep(1.0)
     assert lab.frr_paths(PROTOPOD) == want
     assert lab.ingress("protopod", "protopod") == [PROTOPOD]
     lab.apply(good)
-    for n in lab.nodes:
+    for n in members(lab):
         wait(lambda: k8s_of(n)["config_map"]["state"] == "loaded", timeout=20,
              what=f"{n.name} back on a loaded config")
 
@@ -294,9 +313,10 @@ def relists(node, resource="services"):
 
 def test_410_gone_relists_and_changes_nothing(lab):
     want = ensure_protopod(lab)
+    # Every daemon watches Services (the allocators too): each relists.
     before_rv = lab.service("protopod", "protopod")["metadata"]["resourceVersion"]
-    before_relists = {n.name: relists(n) for n in lab.nodes}
-    before_writes = [k8s_of(n)["status_writes"]["ok"] for n in lab.nodes]
+    before_relists = {n.name: relists(n) for n in members(lab)}
+    before_writes = [k8s_of(n)["status_writes"]["ok"] for n in members(lab)]
     # What makes a real API server answer 410: etcd compacted the history
     # past the resourceVersion a watch resumes from.  No bookmarks meanwhile
     # (they would move the daemons' resourceVersions forward); one write the
@@ -316,15 +336,15 @@ def test_410_gone_relists_and_changes_nothing(lab):
         lab.fault(action="close_watches", clean=False)
         end = time.time() + 8
         while time.time() < end and not all(relists(n) > before_relists[n.name]
-                                            for n in lab.nodes):
+                                            for n in members(lab)):
             time.sleep(0.1)
-        if all(relists(n) > before_relists[n.name] for n in lab.nodes):
+        if all(relists(n) > before_relists[n.name] for n in members(lab)):
             break
-    for n in lab.nodes:
+    for n in members(lab):
         assert relists(n) > before_relists[n.name], \
             f"{n.name} never relisted services after 410 Gone"
     lab.fault(action="bookmarks", interval=5)
-    for n in lab.nodes:
+    for n in members(lab):
         wait(lambda: all(k8s_of(n)["synced"].values()), timeout=30,
              what=f"{n.name} synced again")
     time.sleep(1.0)
@@ -332,14 +352,17 @@ def test_410_gone_relists_and_changes_nothing(lab):
     svc = lab.service("protopod", "protopod")
     assert svc["metadata"]["resourceVersion"] == before_rv, "status was rewritten"
     assert lab.ingress("protopod", "protopod") == [PROTOPOD]
-    assert [k8s_of(n)["status_writes"]["ok"] for n in lab.nodes] == before_writes
+    assert [k8s_of(n)["status_writes"]["ok"] for n in members(lab)] == before_writes
 
 
 def test_kill_the_leader_the_other_takes_over_and_nothing_moves(lab):
     ensure_protopod(lab)
     leader = lab.leader()
     assert leader is not None
-    other = [n for n in lab.nodes if n is not leader][0]
+    # The other candidate: the other node (combined) or the other allocator
+    # (split; the leader is then an allocator, never a speaker).
+    assert leader in candidates(lab), leader.name
+    other = [n for n in candidates(lab) if n is not leader][0]
     assert not other.leading()
     before = {"protopod": lab.ingress("protopod", "protopod")}
     lab.apply(lb_service("kept", 7000, selector={"app": "k"}))
@@ -349,7 +372,7 @@ def test_kill_the_leader_the_other_takes_over_and_nothing_moves(lab):
     lease0 = lab.lease()["spec"]
     t0 = time.monotonic()
     leader.daemon.stop(signal.SIGKILL)
-    # client-go's rule: the other node takes over once it has seen the
+    # client-go's rule: the other candidate takes over once it has seen the
     # record unchanged for a lease duration, at its next (jittered) retry.
     wait(lambda: other.leading(), timeout=LEASE_S + 3 * RETRY_S * 2.2 + 5,
          what=f"{other.name} leading after {leader.name} was killed")
@@ -366,16 +389,24 @@ def test_kill_the_leader_the_other_takes_over_and_nothing_moves(lab):
     after = wait(lambda: lab.ingress("protopod", "after") or None, timeout=20,
                  what="an address from the new leader")
     assert after != before["kept"] and after != before["protopod"]
-    wait(lambda: lab.frr_paths(after[0]) == [other.addr], timeout=20,
-         what=f"{after[0]} announced by {other.name}")
-    # The killed node comes back as a follower and re-learns everything
+    # Announced by every speaker still running: the other node (combined;
+    # the killed leader was a node) or both nodes (split; the killed leader
+    # was an allocator, which announces nothing).
+    alive = sorted(n.addr for n in lab.nodes if n is not leader)
+    wait(lambda: lab.frr_paths(after[0]) == alive, timeout=20,
+         what=f"{after[0]} announced by {alive}")
+    # The killed daemon comes back as a follower and re-learns everything
     # without writing anything.
     leader.start()
     wait(lambda: all(leader.k8s()["synced"].values()), timeout=20,
          what=f"{leader.name} synced after restart")
     want = sorted(n.addr for n in lab.nodes)
-    wait(lambda: lab.frr.established(leader.addr), timeout=30,
-         what=f"FRR's session with {leader.name} again")
+    if leader in lab.nodes:
+        wait(lambda: lab.frr.established(leader.addr), timeout=30,
+             what=f"FRR's session with {leader.name} again")
+    else:
+        # An allocator never peers with the router.
+        assert not lab.frr.established(leader.addr)
     wait(lambda: lab.frr_paths(PROTOPOD) == want, timeout=20,
          what="both nodes announcing again")
     assert not leader.leading()
@@ -390,7 +421,8 @@ def test_sigterm_releases_the_lease_for_a_fast_handover(lab):
     ensure_protopod(lab)
     leader = lab.leader()
     assert leader is not None
-    other = [n for n in lab.nodes if n is not leader][0]
+    assert leader in candidates(lab), leader.name
+    other = [n for n in candidates(lab) if n is not leader][0]
     t0 = time.monotonic()
     leader.daemon.stop(signal.SIGTERM)
     wait(lambda: other.leading(), timeout=LEASE_S + 5, what=f"{other.name} leading")
@@ -404,7 +436,14 @@ def test_sigterm_releases_the_lease_for_a_fast_handover(lab):
 
 def test_bgplbctl_shows_the_cluster_view(lab):
     leader = lab.leader()
+    assert leader in candidates(lab), leader
     out = leader.daemon.ctl("status").stdout
     assert "kubernetes" in out.lower(), out
     assert leader.name in out, out
     assert "metallb-system/config" in out, out
+    # Every daemon shows it, with its own name: the speakers too in the split.
+    for m in members(lab):
+        out = m.daemon.ctl("status").stdout
+        assert "kubernetes" in out.lower(), out
+        assert m.name in out, out
+        assert "metallb-system/config" in out, out
