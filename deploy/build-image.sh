@@ -62,11 +62,13 @@ deb=$(cd "$(dirname "$deb")" && pwd)/$(basename "$deb")
 version=$(dpkg-deb -f "$deb" Version)
 tag=${tag:-$version}
 
-# The run-time libraries: the package's Depends without version constraints
-# and without the alternative that creates the bgplb user on a host (the
-# image runs as root, as the DaemonSet does, and runs no maintainer script).
+# The run-time libraries: the package's Depends without version constraints,
+# without the alternative that creates the bgplb user on a host (the image
+# runs as root, as the DaemonSet does, and runs no maintainer script) and
+# without procps (the unit's ExecReload=/bin/kill; a Pod is reloaded by its
+# ConfigMap).
 libs=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/([^)]*)//g; s/ //g' |
-	grep -v -e '^systemd|' -e '^$' | paste -sd, -)
+	grep -v -e '^systemd|' -e '^procps$' -e '^$' | paste -sd, -)
 echo "== mmdebstrap bookworm: $libs"
 
 # 2. The root filesystem (mmdebstrap's root mode keeps owners; the extract

@@ -40,7 +40,8 @@ def test_control(debian_build):
     fields = run(["dpkg-deb", "-f", deb, "Package", "Version", "Depends"]).stdout
     assert "Package: bgplb" in fields
     for lib in ("libevent-2.1-7", "libyaml-0-2", "libjson-c5", "libcurl4",
-                "libssl3", "libsystemd0", "systemd-standalone-sysusers"):
+                "libssl3", "libsystemd0", "systemd-standalone-sysusers",
+                "procps"):
         assert lib in fields, fields
 
 
@@ -110,3 +111,42 @@ def test_lintian_clean(debian_build):
                        capture_output=True, text=True, timeout=600)
     tags = [line for line in r.stdout.splitlines() if line[:2] in ("E:", "W:", "I:", "P:", "X:", "N:")]
     assert r.returncode == 0 and not tags, r.stdout + r.stderr
+
+
+def test_apt_install_on_bookworm(debian_build):
+    """What the operator does: `apt install ./bgplb_*.deb` on a bookworm
+    system with systemd (mmdebstrap builds one from the Debian mirror and
+    throws it away).  The maintainer scripts create the user and enable the
+    unit; the unit verifies against that system's own systemd."""
+    from pkgutil_bgplb import require_root
+    require_root()
+    need_tool("mmdebstrap", "mmdebstrap")
+    deb = debian_build["deb"]
+    hook = ('chroot "$1" apt-get install -y -q /tmp/' + deb.name + ' && '
+            'echo "USER=$(chroot "$1" getent passwd bgplb)" && '
+            'echo "WANTS=$(readlink "$1"/etc/systemd/system/multi-user.target.wants/bgplbd.service)" && '
+            'echo "VERSION=$(chroot "$1" /usr/sbin/bgplbd --version)" && '
+            'chroot "$1" systemd-analyze verify --man=no /lib/systemd/system/bgplbd.service '
+            '&& echo VERIFY=ok')
+    r = subprocess.run(
+        ["mmdebstrap", "--variant=apt", "--include=systemd",
+         "--aptopt=Acquire::Check-Valid-Until \"false\"",
+         "--dpkgopt=path-exclude=/usr/share/doc/*", "--dpkgopt=path-exclude=/usr/share/man/*",
+         "--dpkgopt=path-exclude=/usr/share/locale/*",
+         f"--customize-hook=copy-in {deb} /tmp", f"--customize-hook={hook}",
+         "bookworm", "/dev/null"],
+        capture_output=True, text=True, timeout=600)
+    out = r.stdout + r.stderr
+    if r.returncode != 0 and any(m in out for m in ("Failed to fetch", "Could not resolve",
+                                                    "Temporary failure")):
+        import pytest
+        pytest.skip("SKIPPED LOUDLY: mmdebstrap cannot download bookworm packages here:\n"
+                    + out[-1500:])
+    assert r.returncode == 0, out[-4000:]
+    lines = dict(line.split("=", 1) for line in out.splitlines()
+                 if line.split("=", 1)[0] in ("USER", "WANTS", "VERSION", "VERIFY"))
+    assert lines.get("USER", "").startswith("bgplb:x:"), out[-3000:]
+    assert lines.get("USER", "").endswith(":/var/lib/bgplb:/usr/sbin/nologin")
+    assert lines.get("WANTS") == "/lib/systemd/system/bgplbd.service", out[-3000:]
+    assert lines.get("VERSION", "").startswith("bgplbd ")
+    assert lines.get("VERIFY") == "ok", out[-3000:]
