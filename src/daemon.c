@@ -30,6 +30,7 @@
 #include "bgplb/log.h"
 #include "bgplb/util.h"
 #include "daemon.h"
+#include "notify.h"
 #include "status.h"
 
 #define WATCH_INTERVAL_MS	1000
@@ -739,8 +740,8 @@ reload_refused(struct core *d, const struct cfg *ncfg, char *buf, size_t len)
 	return NULL;
 }
 
-int
-daemon_reload(struct core *d, const char *why)
+static int
+load_config(struct core *d, const char *why)
 {
 	struct cfg_errors errs = { 0 };
 	struct cfg *ncfg;
@@ -803,6 +804,20 @@ daemon_reload(struct core *d, const char *why)
 	return 0;
 }
 
+/* A reload, as the service manager sees it (notify.c): RELOADING, then
+ * READY again whatever the outcome (a failed one keeps the running config). */
+int
+daemon_reload(struct core *d, const char *why)
+{
+	int rc;
+
+	notify_reloading();
+	rc = load_config(d, why);
+	notify_ready(rc == 0 ? "running" :
+	    "the last reload failed: running the previous config (stale)");
+	return rc;
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -851,7 +866,7 @@ daemon_init(struct core *d, struct event_base *base,
 	d->opts = *opts;
 	d->started_at = time(NULL);
 
-	if (daemon_reload(d, "startup") == -1) {
+	if (load_config(d, "startup") == -1) {
 		log_error("main", "cannot start without a valid config");
 		return -1;
 	}
@@ -891,6 +906,7 @@ daemon_shutdown(struct core *d)
 	if (d->stopping)
 		return;
 	d->stopping = true;
+	notify_stopping();
 	for (size_t i = 0; i < d->nannouncers; i++)
 		if (d->announcers[i]->ops->shutdown != NULL)
 			d->announcers[i]->ops->shutdown(d->announcers[i]->ctx);

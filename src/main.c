@@ -22,6 +22,7 @@
 #include "bgplb/source.h"
 #include "caps.h"
 #include "daemon.h"
+#include "notify.h"
 
 static void
 usage(FILE *f)
@@ -178,6 +179,7 @@ main(int argc, char *argv[])
 		event_base_free(base);
 		return 1;
 	}
+	notify_ready("running");	/* Type=notify: the first config is running */
 	rc = event_base_dispatch(base);
 	log_info("main", "stopped");
 	daemon_free(&d);

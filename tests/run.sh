@@ -3,7 +3,8 @@
 # and runs every test: the Check unit tests, the same unit tests under
 # AddressSanitizer + UndefinedBehaviorSanitizer, the integration tests
 # (network namespaces; needs root), a fast subset of them again against the
-# sanitizer build of bgplbd, and the unit tests under valgrind.  Ends with one line "N passed, N failed"
+# sanitizer build of bgplbd, the packaging tests (tests/packaging: the Debian
+# package, the systemd unit, the container image), and the unit tests under valgrind.  Ends with one line "N passed, N failed"
 # (", N skipped" when some were skipped, with the reasons above it).
 #
 #   sudo ./tests/run.sh            # everything
@@ -115,6 +116,14 @@ fi
 echo "== fake Kubernetes API server tests"
 install_kubectl
 run_pytest k8s build/k8s.log tests/k8s
+
+# What an operator installs (tests/packaging): the sd_notify protocol, the
+# Debian package (dpkg-buildpackage -b, lintian, its contents), the unit
+# (systemd-analyze verify / security, offline), and the container image
+# (mmdebstrap + umoci from the package, run in its root filesystem).  The
+# image step downloads Debian packages through apt; a few minutes.
+echo "== packaging tests"
+run_pytest packaging build/packaging.log tests/packaging
 
 # Every libFuzzer target briefly (tests/fuzz/run.sh builds them with clang;
 # doc/reliability.md has the figures of longer runs).  A crash fails.

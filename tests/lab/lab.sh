@@ -24,6 +24,10 @@
 # the nodes run bgplbd in Kubernetes mode (tests/lab/k8s-layer2/bgplbd.yaml).
 # It prints `kubectl get svc`, `kubectl describe svc` and which node answers
 # ARP for each EXTERNAL-IP; /run/bgplb-lab/kubectl is kubectl for the lab.
+# LAB_IMAGE=1 runs node 1 from the container image instead (deploy/build-
+# image.sh: the Debian package, mmdebstrap, umoci) with runc, in node 1's
+# namespace, with the DaemonSet's securityContext (NET_BIND_SERVICE and
+# NET_RAW only, read-only root filesystem).
 # The lab stays up when this script ends; `down` removes everything it made.
 # If bringing it up fails half-way, everything made so far is removed.
 set -eu
@@ -45,6 +49,7 @@ lab_down() {
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
 	done
 	sleep 0.5
+	for c in ${LAB_CONTAINERS:-}; do runc delete --force "$c" >/dev/null 2>&1 || true; done
 	for ns in $LAB_NAMESPACES; do
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
 		ip netns del "$ns" 2>/dev/null || true
@@ -171,6 +176,35 @@ fi
 echo "== building"
 build_bgplb "$BGPLB_TOP/build"
 BGPLBD=$BGPLB_TOP/build/src/bgplbd
+if [ "${LAB_IMAGE:-0}" = 1 ]; then
+	install_pkgs $BGPLB_BUILD_PKGS dpkg-dev debhelper fakeroot mmdebstrap umoci runc
+	echo "== the container image (deploy/build-image.sh), for node 1"
+	IMAGE_DIR=$RUN/image
+	mkdir -p $IMAGE_DIR
+	"$BGPLB_TOP/deploy/build-image.sh" --out "$IMAGE_DIR" --tag lab >"$IMAGE_DIR/build.log" 2>&1 ||
+		{ tail -20 "$IMAGE_DIR/build.log" >&2; rm -rf $RUN; exit 1; }
+fi
+
+# run_image_node I NS: node I's bgplbd from the image, with runc, in the
+# node's network namespace, as the DaemonSet runs it (deploy/bgplb.yaml).
+run_image_node() {
+	local i=$1 ns=$2 b=$RUN/node$1/bundle id=$P-n$1
+	umoci unpack --image "$IMAGE_DIR/bgplb:lab" "$b" >/dev/null
+	jq --arg ns "/var/run/netns/$ns" --arg etc "$RUN/node$i" --arg node "node-$i" '
+		.process.terminal = false |
+		.process.args = ["/usr/sbin/bgplbd", "--config", "/etc/bgplb/bgplb.yaml",
+			"--node", $node, "--status-listen", "127.0.0.1:7473"] |
+		.process.capabilities = ({} | .bounding = ["CAP_NET_BIND_SERVICE", "CAP_NET_RAW"] |
+			.effective = .bounding | .permitted = .bounding) |
+		.process.noNewPrivileges = true |
+		.root.readonly = true |
+		.linux.namespaces |= map(if .type == "network" then .path = $ns else . end) |
+		.mounts += [{destination: "/etc/bgplb", type: "bind", source: $etc,
+			options: ["rbind", "rw"]}]' "$b/config.json" >"$b/config.json.new"
+	mv "$b/config.json.new" "$b/config.json"
+	sed -i "s/^LAB_CONTAINERS=.*/LAB_CONTAINERS=\"$id\"/" $RUN/lab.env
+	runc run --bundle "$b" "$id" >$RUN/node$i/bgplbd.log 2>&1 </dev/null &
+}
 
 P=bgplab$$
 R=$P-rtr
@@ -181,6 +215,7 @@ cat >$RUN/lab.env <<EOF
 LAB_PREFIX=$P
 LAB_MODE=$MODE
 LAB_NAMESPACES="$R"
+LAB_CONTAINERS=
 EOF
 up_ok=0
 on_exit() {
@@ -272,6 +307,11 @@ for i in $(seq 1 $NODES); do
 	N=$P-n$i
 	mkdir -p $RUN/node$i
 	cp "$LAB_CONF" $RUN/node$i/bgplb.yaml
+	if [ $i = 1 ] && [ "${LAB_IMAGE:-0}" = 1 ]; then
+		run_image_node $i $N
+		echo "   node-$i: $N, 10.0.0.1$i, the container image under runc ($P-n$i), log $RUN/node$i/bgplbd.log"
+		continue
+	fi
 	ip netns exec $N "$BGPLBD" --config $RUN/node$i/bgplb.yaml --node "$(node_name $i)" \
 		--status-listen 127.0.0.1:7473 >$RUN/node$i/bgplbd.log 2>&1 &
 	echo "   $(node_name $i): $N, 10.0.0.1$i, log $RUN/node$i/bgplbd.log"

@@ -6,8 +6,9 @@ BGPLB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 # Packages to build and test bgplb on Debian bookworm.
 BGPLB_BUILD_PKGS="gcc libc6-dev pkg-config meson ninja-build libevent-dev libyaml-dev
- libjson-c-dev libcurl4-openssl-dev libssl-dev check"
-BGPLB_TEST_PKGS="python3 python3-pytest python3-yaml iproute2 curl jq procps openssl frr frr-pythontools bird2 gobgpd arping ndisc6 tcpdump valgrind"
+ libjson-c-dev libcurl4-openssl-dev libssl-dev check libsystemd-dev scdoc"
+BGPLB_TEST_PKGS="python3 python3-pytest python3-yaml iproute2 curl jq procps openssl frr frr-pythontools bird2 gobgpd arping ndisc6 tcpdump valgrind
+ dpkg-dev debhelper fakeroot lintian man-db systemd mmdebstrap umoci runc"
 BGPLB_LAB_PKGS="iproute2 curl jq procps frr openssl"
 
 # install_pkgs PKG...: apt-get install the ones not installed yet.
