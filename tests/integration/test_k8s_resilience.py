@@ -47,6 +47,7 @@ def lab(tmp_path_factory):
 def announced_by_both(lab):
     lab.apply(seed_configmap_bgp())
     lab.kubectl("apply", "-f", os.path.join(SEED, "protopod-service.yml"))
+    lab.serve("protopod", "protopod")   # announced only with an endpoint
     wait(lambda: lab.ingress("protopod", "protopod") == [PROTOPOD], timeout=20,
          what="protopod's address")
     want = sorted(n.addr for n in lab.nodes)
