@@ -125,6 +125,15 @@ collect(struct health_runner *r)
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&hc);
 		if (hc == NULL)
 			continue;
+		if (m->data.result == CURLE_OPERATION_TIMEDOUT) {
+			/* curl's own clock ran out first (connect or read):
+			 * the same words as the scheduler's timeout. */
+			snprintf(why, sizeof(why), "timeout after %ums (%s)",
+			    hc->cfg.timeout_ms, hc->curl_err[0] != '\0' ?
+			    hc->curl_err : curl_easy_strerror(m->data.result));
+			hc->done(hc, false, why);
+			continue;
+		}
 		if (m->data.result != CURLE_OK) {
 			snprintf(why, sizeof(why), "%s", hc->curl_err[0] != '\0' ?
 			    hc->curl_err : curl_easy_strerror(m->data.result));

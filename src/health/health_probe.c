@@ -99,6 +99,9 @@ health_tcp_start(struct health_check *hc, char *err, size_t errlen)
 	return 0;
 }
 
+/* Without pidfd_open: how often to look for the program's exit. */
+#define EXIT_POLL_MS	5
+
 /* ---- exec ---------------------------------------------------------------- */
 
 /* The program's output as a one-line reason: control characters blanked. */
@@ -175,7 +178,8 @@ on_exit_ev(evutil_socket_t fd, short what, void *arg)
 	hc->pid = 0;
 	event_free(hc->exit_ev);
 	hc->exit_ev = NULL;
-	close(hc->pidfd);
+	if (hc->pidfd != -1)
+		close(hc->pidfd);
 	hc->pidfd = -1;
 	/* Output written just before the exit is in the pipe already. */
 	if (hc->outfd != -1)
@@ -254,9 +258,16 @@ health_exec_start(struct health_check *hc, char *err, size_t errlen)
 	event_add(hc->out_ev, NULL);
 	if ((hc->pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1) {
 		int e = errno;
+		struct timeval tv = { 0, EXIT_POLL_MS * 1000 };
 
-		/* Stopping kills and reaps it. */
-		return errf(err, errlen, "pidfd_open: %s", strerror(e));
+		if (e != ENOSYS)	/* stopping kills and reaps it */
+			return errf(err, errlen, "pidfd_open: %s", strerror(e));
+		/* No pidfd_open (a kernel before 5.3, or valgrind): look
+		 * for the exit every few milliseconds instead. */
+		hc->exit_ev = event_new(hc->run->base, -1, EV_PERSIST,
+		    on_exit_ev, hc);
+		event_add(hc->exit_ev, &tv);
+		return 0;
 	}
 	hc->exit_ev = event_new(hc->run->base, hc->pidfd, EV_READ | EV_PERSIST,
 	    on_exit_ev, hc);
