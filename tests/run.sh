@@ -127,7 +127,7 @@ run_pytest packaging build/packaging.log tests/packaging
 
 # Every libFuzzer target briefly (tests/fuzz/run.sh builds them with clang;
 # doc/reliability.md has the figures of longer runs).  A crash fails.
-FUZZ_SECONDS=${FUZZ_SECONDS:-25}
+FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 if install_pkgs clang libclang-rt-14-dev >/dev/null; then
 	echo "== fuzz targets, ${FUZZ_SECONDS} s each"
 	for t in fuzz_bgp_msg fuzz_bgp_open fuzz_bgp_update fuzz_config fuzz_k8s_objects fuzz_l2_packet fuzz_l2_member; do

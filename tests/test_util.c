@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/in.h>
+
 #include "bgplb/smap.h"
+#include "bgplb/sockaddr.h"
 #include "bgplb/util.h"
 
 struct ent {
@@ -125,6 +128,35 @@ START_TEST(t_smap_many)
 }
 END_TEST
 
+/* struct addr -> sockaddr -> struct addr, and a v4-mapped IPv6 peer. */
+static const struct {
+	const char *in, *out;
+	uint16_t port;
+	int family;
+	socklen_t len;
+} sa_cases[] = {
+	{ "192.0.2.7", "192.0.2.7", 179, AF_INET, sizeof(struct sockaddr_in) },
+	{ "2001:db8::7", "2001:db8::7", 1790, AF_INET6, sizeof(struct sockaddr_in6) },
+	{ "::ffff:192.0.2.9", "192.0.2.9", 80, AF_INET6, sizeof(struct sockaddr_in6) },
+};
+
+START_TEST(t_sockaddr)
+{
+	struct sockaddr_storage ss;
+	struct addr a, b;
+	char buf[ADDR_STRLEN];
+	uint16_t port = 0;
+
+	ck_assert_int_eq(addr_parse(sa_cases[_i].in, &a), 0);
+	ck_assert_uint_eq(addr_to_sockaddr(&a, sa_cases[_i].port, &ss),
+	    sa_cases[_i].len);
+	ck_assert_int_eq(ss.ss_family, sa_cases[_i].family);
+	sockaddr_to_addr((struct sockaddr *)&ss, &b, &port);
+	ck_assert_str_eq(addr_ntop(&b, buf, sizeof(buf)), sa_cases[_i].out);
+	ck_assert_uint_eq(port, sa_cases[_i].port);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -137,6 +169,8 @@ main(void)
 	tcase_add_test(tc, t_errf);
 	tcase_add_test(tc, t_smap);
 	tcase_add_test(tc, t_smap_many);
+	tcase_add_loop_test(tc, t_sockaddr, 0,
+	    sizeof(sa_cases) / sizeof(sa_cases[0]));
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

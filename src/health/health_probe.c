@@ -31,31 +31,11 @@
 #include <event2/event.h>
 
 #include "bgplb/log.h"
+#include "bgplb/sockaddr.h"
 #include "bgplb/util.h"
 #include "health_priv.h"
 
 /* ---- tcp ----------------------------------------------------------------- */
-
-static socklen_t
-to_sockaddr(const struct addr *a, uint16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->af == ADDR_AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		addr_to_bytes(a, (uint8_t *)&sin->sin_addr);
-		return sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		addr_to_bytes(a, sin6->sin6_addr.s6_addr);
-		return sizeof(*sin6);
-	}
-}
 
 static void
 on_connect(evutil_socket_t fd, short what, void *arg)
@@ -82,7 +62,7 @@ health_tcp_start(struct health_check *hc, char *err, size_t errlen)
 	socklen_t sl;
 	int fd;
 
-	sl = to_sockaddr(&hc->cfg.addr, hc->cfg.port, &ss);
+	sl = addr_to_sockaddr(&hc->cfg.addr, hc->cfg.port, &ss);
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1)
 		return errf(err, errlen, "socket: %s", strerror(errno));
