@@ -189,13 +189,12 @@ class K8sLab:
         for i, tn in enumerate(self.topo.nodes[n:], start=1):
             self.allocators.append(K8sNode(self, tn, f"allocator-{i}", role="allocator"))
 
-    def start_seed(self, lease_timeout=20):
-        """The usual start: namespaces metallb-system, bgplb-system and
-        protopod, the seed's ConfigMap switched to BGP, every daemon
-        (allocators first), FRR's session with every node, a leader."""
-        for ns in ("metallb-system", "bgplb-system", "protopod"):
+    def start_cluster(self, namespaces, configmap_text, lease_timeout=20):
+        """The usual start: the namespaces, the config ConfigMap, every
+        daemon (allocators first), FRR's session with every node, a leader."""
+        for ns in namespaces:
             self.kubectl("create", "namespace", ns)
-        self.apply(seed_configmap_bgp())
+        self.apply(configmap_text)
         for m in self.allocators + self.nodes:
             m.start()
         for n in self.nodes:
@@ -203,6 +202,12 @@ class K8sLab:
                  what=f"FRR's session with {n.name}")
         wait(lambda: self.leader() is not None and self.leader().leading(),
              timeout=lease_timeout, what="a leader")
+
+    def start_seed(self, lease_timeout=20):
+        """start_cluster with namespaces metallb-system, bgplb-system and
+        protopod and the seed's ConfigMap switched to BGP."""
+        self.start_cluster(("metallb-system", "bgplb-system", "protopod"),
+                           seed_configmap_bgp(), lease_timeout)
 
     def ensure_seed_service(self, ip="172.16.13.254"):
         """The seed's protopod Service exists with its address and every
@@ -401,21 +406,6 @@ def skip_without_lab():
 need_lab = skip_without_lab
 
 
-def start_cluster(lab, namespaces, configmap_text):
-    """The usual start: namespaces, the config ConfigMap, every node's
-    bgplbd, FRR's sessions with them all, and a leader."""
-    for ns in namespaces:
-        lab.kubectl("create", "namespace", ns)
-    lab.apply(configmap_text)
-    for n in lab.nodes:
-        n.start()
-    for n in lab.nodes:
-        wait(lambda: lab.frr.established(n.addr), timeout=30,
-             what=f"FRR's session with {n.name}")
-    wait(lambda: lab.leader() is not None and lab.leader().leading(), timeout=20,
-         what="a leader")
-
-
 def wait(fn, timeout=20, what="condition", interval=0.1):
     return wait_until(fn, timeout=timeout, interval=interval, what=what)
 
@@ -425,5 +415,5 @@ def now():
 
 
 __all__ = ["K8sLab", "K8sNode", "seed_configmap_bgp", "node_yaml", "have_tools", "wait",
-           "now", "sh", "SEED", "b64", "skip_without_lab", "start_cluster",
+           "now", "sh", "SEED", "b64", "skip_without_lab",
            "lb_service", "need_lab"]

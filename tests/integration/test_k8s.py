@@ -85,14 +85,7 @@ def ensure_protopod(lab):
     """The seed's protopod Service exists with its address and both nodes
     announce it (the first test checks this in detail; the others start from
     it, whichever runs alone)."""
-    lab.kubectl("apply", "-f", os.path.join(SEED, "protopod-service.yml"))
-    lab.serve("protopod", "protopod")   # announced only with an endpoint
-    wait(lambda: lab.ingress("protopod", "protopod") == [PROTOPOD], timeout=20,
-         what="protopod's address")
-    want = sorted(n.addr for n in lab.nodes if n.daemon.proc.poll() is None)
-    wait(lambda: lab.frr_paths(PROTOPOD) == want, timeout=30,
-         what=f"FRR paths for {PROTOPOD} from {want}")
-    return want
+    return lab.ensure_seed_service(PROTOPOD)
 
 
 def test_seed_protopod_gets_its_address_and_both_nodes_announce(lab):

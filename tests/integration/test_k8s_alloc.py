@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from k8slab import K8sLab, have_tools, start_cluster, wait
+from k8slab import K8sLab, have_tools, wait
 from k8slab import ROUTER_AS, NODE_AS
 from routers import Topology
 
@@ -74,7 +74,7 @@ def lab(tmp_path_factory):
     lab = K8sLab(tmp_path_factory.mktemp("k8salloc"), nodes=2,
                  lease_ms=(int(LEASE_S * 1000), int(RENEW_S * 1000), int(RETRY_S * 1000)))
     try:
-        start_cluster(lab, ("metallb-system", "bgplb-system", NS), configmap())
+        lab.start_cluster(("metallb-system", "bgplb-system", NS), configmap())
         yield lab
     finally:
         lab.close()
